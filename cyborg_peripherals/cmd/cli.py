@@ -1,0 +1,158 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""``cyborg-peripherals``: see what this host offers, and follow changes.
+
+    cyborg-peripherals discover [--format table|json] [--emulated]
+                                [--write-cdi]
+    cyborg-peripherals watch [--format table|json] [--write-cdi]
+                             [--max-changes N]
+"""
+
+import json
+import os
+import sys
+import threading
+
+import pyudev
+from oslo_config import cfg
+from oslo_log import log as logging
+from oslo_privsep import priv_context
+
+from cyborg_peripherals import conf
+from cyborg_peripherals import privileged
+from cyborg_peripherals.cdi import publisher as publisher_mod
+from cyborg_peripherals.cmd import render
+from cyborg_peripherals.conf import peripherals as peripherals_conf
+from cyborg_peripherals.discovery import hotplug
+from cyborg_peripherals.discovery import inventory as inventory_mod
+from cyborg_peripherals.emulation import kit as kit_mod
+from cyborg_peripherals.emulation import testbed as testbed_mod
+
+
+CONF = conf.CONF
+LOG = logging.getLogger(__name__)
+
+
+def _add_common(parser):
+    parser.add_argument('--format', choices=('table', 'json'),
+                        default='table', help='output format')
+    parser.add_argument('--write-cdi', action='store_true',
+                        help='also write the CDI spec into '
+                             '[peripherals] cdi_spec_dir (needs root)')
+
+
+def add_command_parsers(subparsers):
+    discover = subparsers.add_parser(
+        'discover', help='list the peripherals of this host')
+    _add_common(discover)
+    discover.add_argument('--emulated', action='store_true',
+                          help='discover the bundled emulated edge kit '
+                               '(umockdev) instead of this host')
+    discover.set_defaults(func=do_discover)
+    watch = subparsers.add_parser(
+        'watch', help='print peripherals as they are plugged and unplugged')
+    _add_common(watch)
+    watch.add_argument('--max-changes', type=int, default=0,
+                       help='exit after this many changes (0: never)')
+    watch.set_defaults(func=do_watch)
+
+
+command_opt = cfg.SubCommandOpt('command', title='Commands',
+                                handler=add_command_parsers)
+
+
+def _inventory():
+    try:
+        classes = peripherals_conf.load_classes(CONF)
+    except peripherals_conf.ConfigError as e:
+        raise SystemExit('error: configuration: %s' % e) from None
+    return inventory_mod.Inventory(classes, peripherals_conf.host(CONF))
+
+
+def _publisher():
+    if not CONF.command.write_cdi:
+        return None
+    if os.geteuid() == 0:
+        # Already root: fork the privileged daemon, no sudo needed.
+        privileged.cdi_pctxt.start(method=priv_context.Method.FORK)
+    return publisher_mod.SpecPublisher(CONF.peripherals.cdi_spec_dir)
+
+
+def do_discover():
+    keep = None
+    if CONF.command.emulated:
+        # The testbed must exist before pyudev touches /sys.
+        keep = testbed_mod.new_testbed()
+        testbed_mod.load(keep, kit_mod.edge_kit())
+    peripherals = _inventory().scan(pyudev.Context())
+    pub = _publisher()
+    if pub is not None:
+        pub.publish(peripherals)
+    if CONF.command.format == 'json':
+        print(json.dumps([p.as_dict() for p in peripherals], indent=2))
+    else:
+        print(render.table(peripherals))
+    return 0
+
+
+def do_watch():
+    fmt = CONF.command.format
+    left = [CONF.command.max_changes]
+    done = threading.Event()
+
+    def on_change(change):
+        print(render.change(change, fmt), flush=True)
+        left[0] -= 1
+        if left[0] == 0:
+            done.set()
+
+    watcher = hotplug.Watcher(_inventory(), publisher=_publisher())
+    watcher.start()
+    print(render.snapshot(watcher.peripherals, fmt), flush=True)
+    watcher.on_change = on_change
+    try:
+        while not done.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        watcher.stop()
+    return 0
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if '--emulated' in argv and not testbed_mod.under_wrapper():
+        try:
+            testbed_mod.reexec_under_wrapper(
+                ['-m', 'cyborg_peripherals.cmd.cli'] + list(argv))
+        except testbed_mod.NotAvailable as e:
+            print('error: %s' % e, file=sys.stderr)
+            return 2
+    logging.register_options(CONF)
+    # Standard output carries the data (tables, JSON); logs go to stderr.
+    CONF.set_default('use_stderr', True)
+    logging.set_defaults(default_log_levels=logging.get_default_log_levels()
+                         + ['oslo.privsep.daemon=WARN'])
+    CONF.register_cli_opt(command_opt)
+    CONF(argv, project='cyborg-peripherals')
+    logging.setup(CONF, 'cyborg-peripherals')
+    try:
+        return CONF.command.func()
+    except testbed_mod.NotAvailable as e:
+        print('error: %s' % e, file=sys.stderr)
+        return 2
+
+
+if __name__ == '__main__':
+    sys.exit(main())
