@@ -1,0 +1,86 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Real Docker and real device nodes for functional tests.
+
+Needs root and a running Docker engine (tools/start-services).
+"""
+
+import os
+import stat
+
+import docker
+import fixtures
+
+from tests.functional import rootfs
+
+
+IMAGE = 'cyborg-peripherals/busybox:test'
+
+#: Character devices readable by root without capabilities and not in
+#: Docker's default device cgroup, so a container can read them only if
+#: it was granted them: (path, major, minor).
+CANDIDATE_DEVICES = (('/dev/hwrng', 10, 183),
+                     ('/dev/cpu_dma_latency', 10, 259))
+
+
+def real_char_devices():
+    """The candidate devices that exist on this host as described."""
+    found = []
+    for path, major, minor in CANDIDATE_DEVICES:
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        if stat.S_ISCHR(st.st_mode) and (os.major(st.st_rdev),
+                                         os.minor(st.st_rdev)) == (major,
+                                                                   minor):
+            found.append((path, major, minor))
+    return found
+
+
+class DockerFixture(fixtures.Fixture):
+    """A docker-py client, the busybox image, and container clean-up.
+
+    ``version`` defaults to Zun's default API version, so what works
+    here works with an unconfigured Zun.
+    """
+
+    def __init__(self, version='1.26'):
+        super().__init__()
+        self.version = version
+
+    def _setUp(self):
+        self.client = docker.APIClient(version=self.version)
+        self.addCleanup(self.client.close)
+        self._ensure_image()
+
+    def _ensure_image(self):
+        # Import once per host; tests share the image by tag.
+        if not self.client.images(name=IMAGE):
+            repository, tag = IMAGE.split(':')
+            self.client.import_image_from_data(
+                rootfs.busybox_tar(), repository=repository, tag=tag)
+
+    def run(self, command, host_config=None, **kwargs):
+        """Run ``command`` (a list) to completion: (exit code, output)."""
+        container = self.client.create_container(
+            IMAGE, command=command,
+            host_config=self.client.create_host_config(**(host_config or
+                                                          {})),
+            **kwargs)
+        self.addCleanup(self.client.remove_container, container['Id'],
+                        force=True)
+        self.client.start(container['Id'])
+        code = self.client.wait(container['Id'])['StatusCode']
+        output = self.client.logs(container['Id'], stdout=True, stderr=True)
+        return code, output.decode(errors='replace')

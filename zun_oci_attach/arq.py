@@ -1,0 +1,321 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The Cyborg accelerator-request (ARQ) lifecycle of a container.
+
+For each device profile: create the ARQs (with the token of the user who
+owns the container, so Cyborg records the container's project), claim a
+free device provider per ARQ in Placement, bind all ARQs to this host and
+the container in one request (Cyborg refuses a second bind for the same
+instance), wait until Cyborg has resolved them, and return their attach
+handles.  Bind and delete-by-instance carry Zun's service token
+(CVE-2026-40214).  Once one ARQ exists, any failure deletes all of them
+and the Placement claim before the error propagates.
+
+Cyborg is reached with a keystoneauth adapter rather than an SDK:
+openstacksdk's accelerator proxy keeps only the first ARQ a profile
+creates and binds one ARQ per request, and python-cyborgclient has no
+Python API besides that proxy.
+"""
+
+import time
+
+from keystoneauth1 import exceptions as ks_exc
+from keystoneauth1 import loading as ks_loading
+from keystoneauth1 import service_token
+from oslo_log import log as logging
+from zun.common import exception
+from zun.common import keystone
+
+from zun_oci_attach import placement
+from zun_oci_attach.conf import cyborg as cyborg_conf
+
+
+LOG = logging.getLogger(__name__)
+
+_RESOLVED = ('Bound', 'BindFailed', 'Deleting')
+
+
+class DeviceAttachFailed(exception.ZunException):
+    """A step of attaching devices failed; the message says what to do."""
+
+    message = 'Could not attach devices: %(reason)s'
+
+
+class CyborgUnavailable(DeviceAttachFailed):
+    message = ('Cyborg could not be reached to %(action)s: %(error)s. Check '
+               'that the accelerator service is running and listed in the '
+               'Keystone catalog, then create the container again')
+
+
+class CyborgRefused(DeviceAttachFailed):
+    message = ('Cyborg refused to %(action)s (HTTP %(status)s): %(detail)s')
+
+
+class BindFailed(DeviceAttachFailed):
+    message = ('Cyborg could not bind device profile %(profile)s to this '
+               'host (accelerator request %(arq)s is %(state)s). The device '
+               'may be in use or gone; create the container again')
+
+
+class BindTimeout(DeviceAttachFailed):
+    message = ('Cyborg did not resolve the accelerator requests within '
+               '%(timeout)d seconds. Check the Cyborg conductor and agent '
+               'on this host, or raise [oci_attach] arq_bind_timeout')
+
+
+class ForeignARQ(DeviceAttachFailed):
+    message = ('Accelerator request %(arq)s belongs to project %(owner)s, '
+               'not to the project %(project)s of the container; it was not '
+               'used')
+
+
+class CleanupFailed(DeviceAttachFailed):
+    message = ('%(reason)s. Releasing the devices also failed (%(errors)s); '
+               'delete the container to retry releasing them')
+
+
+def _service_auth(conf):
+    auth = ks_loading.load_auth_from_conf_options(conf,
+                                                  cyborg_conf.CYBORG_GROUP)
+    if auth is None:
+        raise DeviceAttachFailed(reason=(
+            'no service credentials are configured; set auth_type and the '
+            "credentials of Zun's service user in [%s], as Cyborg binds "
+            'accelerator requests only with a service token'
+            % cyborg_conf.CYBORG_GROUP))
+    return auth
+
+
+class Cyborg:
+    """The connection to Cyborg that every container of this host shares.
+
+    A session and a service auth plugin per create cost a new connection
+    (a TLS handshake with a real endpoint) and a new service token from
+    Keystone each time.  keystoneauth sessions and auth plugins are
+    thread-safe, and the plugin renews its token before it expires, so
+    only the user's half of the auth is built per container.
+    """
+
+    def __init__(self, conf):
+        self._conf = conf
+        self._service_auth = _service_auth(conf)
+        self._session = ks_loading.load_session_from_conf_options(
+            conf, cyborg_conf.CYBORG_GROUP)
+
+    def client(self, context):
+        """A client acting as the user of ``context``."""
+        auth = service_token.ServiceTokenAuthWrapper(
+            user_auth=keystone.KeystoneClientV3(context).auth,
+            service_auth=self._service_auth)
+        return CyborgClient(ks_loading.load_adapter_from_conf_options(
+            self._conf, cyborg_conf.CYBORG_GROUP, session=self._session,
+            auth=auth, raise_exc=False, global_request_id=context.global_id))
+
+
+class CyborgClient:
+    """The few Cyborg v2 calls of the lifecycle, as the container's user."""
+
+    def __init__(self, api):
+        self._api = api
+
+    def _call(self, action, method, url, ok, **kwargs):
+        try:
+            resp = self._api.request('/v2' + url, method, **kwargs)
+        except ks_exc.ClientException as e:
+            raise CyborgUnavailable(action=action, error=e) from e
+        if resp.status_code not in ok:
+            raise CyborgRefused(action=action, status=resp.status_code,
+                                detail=_detail(resp))
+        return resp
+
+    def device_profile(self, name):
+        resp = self._call('read device profile %s' % name, 'GET',
+                          '/device_profiles?name=%s' % name, (200,))
+        found = [dp for dp in resp.json()['device_profiles']
+                 if dp['name'] == name]
+        if not found:
+            raise DeviceAttachFailed(reason=(
+                'device profile %s does not exist; list them with '
+                '"openstack accelerator device profile list"' % name))
+        return found[0]
+
+    def create(self, profile):
+        resp = self._call('create accelerator requests for %s' % profile,
+                          'POST', '/accelerator_requests', (201,),
+                          json={'device_profile_name': profile})
+        return resp.json()['arqs']
+
+    def bind(self, bindings):
+        self._call('bind accelerator requests', 'PATCH',
+                   '/accelerator_requests', (202,), json={
+                       arq: [{'op': 'add', 'path': '/' + k, 'value': v}
+                             for k, v in sorted(fields.items())]
+                       for arq, fields in bindings.items()})
+
+    def resolved(self, instance):
+        """The instance's ARQs once all are resolved, else None."""
+        resp = self._call('read accelerator requests', 'GET',
+                          '/accelerator_requests?instance=%s'
+                          '&bind_state=resolved' % instance, (200, 423))
+        if resp.status_code == 423:
+            return None
+        return resp.json()['arqs']
+
+    def delete_for_instance(self, instance):
+        self._call('delete accelerator requests', 'DELETE',
+                   '/accelerator_requests?instance=%s' % instance, (204,))
+
+    def delete(self, arq):
+        self._call('delete accelerator request %s' % arq, 'DELETE',
+                   '/accelerator_requests?arqs=%s' % arq, (204, 404))
+
+
+def _detail(resp):
+    try:
+        body = resp.json()
+    except ValueError:
+        return resp.text[:200] or resp.reason
+    return str(body.get('error_message') or body)[:200]
+
+
+def _requests(profile, arqs):
+    """One Placement request per ARQ, from its device profile group."""
+    requests = []
+    for arq in arqs:
+        group = profile['groups'][arq['device_profile_group_id']]
+        classes = [k.split(':', 1)[1] for k in group
+                   if k.startswith('resources:')]
+        if len(classes) != 1:
+            raise DeviceAttachFailed(reason=(
+                'group %d of device profile %s asks for %d resource '
+                'classes; a peripheral profile group must ask for exactly '
+                'one' % (arq['device_profile_group_id'], profile['name'],
+                         len(classes))))
+        traits = {k.split(':', 1)[1]: v for k, v in group.items()
+                  if k.startswith('trait:')}
+        requests.append(placement.DeviceRequest(
+            profile['name'], classes[0],
+            required=[t for t, v in traits.items() if v == 'required'],
+            forbidden=[t for t, v in traits.items() if v == 'forbidden']))
+    return requests
+
+
+class Lifecycle:
+    """Gets the attach handles of a container's devices, or nothing."""
+
+    def __init__(self, conf, host, cyborg=None, claims=None):
+        self._conf = conf
+        self._host = host
+        self._cyborg = cyborg or Cyborg(conf)
+        self._claims = claims or placement.DeviceClaims(
+            host, conf.oci_attach.placement_claim_retries)
+
+    def attach(self, context, container, profiles):
+        """Bind devices for ``profiles``; returns the bound ARQs."""
+        client = self._cyborg.client(context)
+        created = []
+        try:
+            requests = []
+            for name in profiles:
+                arqs = client.create(name)
+                created += arqs
+                self._check_owner(container, arqs)
+                requests += _requests(client.device_profile(name), arqs)
+            rps = self._claims.claim(context, container, requests)
+            client.bind({
+                arq['uuid']: {'hostname': self._host,
+                              'device_rp_uuid': rp,
+                              'instance_uuid': container.uuid}
+                for arq, rp in zip(created, rps)})
+            bound = self._wait(client, container)
+            self._check_bound(container, bound, {a['uuid'] for a in created})
+            return bound
+        except Exception as e:
+            # Nothing to release before Cyborg created the first ARQ.
+            if created:
+                self.abandon(context, container, e,
+                             [a['uuid'] for a in created], client)
+            raise
+
+    def _wait(self, client, container):
+        timeout = self._conf.oci_attach.arq_bind_timeout
+        deadline = time.monotonic() + timeout
+        while True:
+            arqs = client.resolved(container.uuid)
+            if arqs is not None:
+                return arqs
+            if time.monotonic() >= deadline:
+                raise BindTimeout(timeout=timeout)
+            time.sleep(self._conf.oci_attach.arq_poll_interval)
+
+    @staticmethod
+    def _check_owner(container, arqs):
+        for arq in arqs:
+            owner = arq.get('project_id')
+            if owner != container.project_id:
+                raise ForeignARQ(arq=arq['uuid'], owner=owner,
+                                 project=container.project_id)
+
+    def _check_bound(self, container, bound, expected):
+        self._check_owner(container, bound)
+        if {a['uuid'] for a in bound} != expected:
+            raise DeviceAttachFailed(reason=(
+                'Cyborg returned other accelerator requests for this '
+                'container than the ones it bound; create the container '
+                'again'))
+        for arq in bound:
+            if (arq['state'] != 'Bound' or
+                    arq.get('hostname') != self._host):
+                raise BindFailed(profile=arq['device_profile_name'],
+                                 arq=arq['uuid'], state=arq['state'])
+
+    def detach(self, context, container):
+        """Delete the container's ARQs and release its device claims."""
+        client = self._cyborg.client(context)
+        errors = self._release(context, container, client, ())
+        if errors:
+            raise DeviceAttachFailed(reason=(
+                'releasing the devices of container %s failed (%s); delete '
+                'the container again' % (container.uuid, '; '.join(errors))))
+
+    def abandon(self, context, container, error, arqs=(), client=None):
+        """Release everything after ``error``; the caller re-raises it.
+
+        Raises CleanupFailed, chained to ``error``, when something could
+        not be released, so the container's reason says both.
+        """
+        client = client or self._cyborg.client(context)
+        errors = self._release(context, container, client, arqs)
+        if errors:
+            raise CleanupFailed(reason=str(error),
+                                errors='; '.join(errors)) from error
+
+    def _release(self, context, container, client, arqs):
+        """Best-effort release of everything; returns what failed."""
+        steps = [('unbind', lambda: client.delete_for_instance(
+            container.uuid))]
+        steps += [('delete ARQ %s' % uuid,
+                   lambda uuid=uuid: client.delete(uuid)) for uuid in arqs]
+        steps.append(('release Placement claims',
+                      lambda: self._claims.release(context, container)))
+        errors = []
+        for what, step in steps:
+            try:
+                step()
+            except Exception as e:
+                LOG.error('Could not %(what)s for container %(uuid)s: '
+                          '%(error)s', {'what': what,
+                                        'uuid': container.uuid,
+                                        'error': e})
+                errors.append('%s: %s' % (what, e))
+        return errors

@@ -1,0 +1,88 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Options of the Cyborg accelerator-request lifecycle.
+
+The timing options live in ``[oci_attach]``.  How Zun reaches Cyborg, and
+the service user whose token Cyborg requires for binding and deleting
+accelerator requests (CVE-2026-40214), live in ``[oci_attach_cyborg]``:
+the keystoneauth auth, session and adapter options, as Nova's ``[cyborg]``
+group has them.
+"""
+
+from keystoneauth1 import loading as ks_loading
+from oslo_config import cfg
+
+
+GROUP = 'oci_attach'
+CYBORG_GROUP = 'oci_attach_cyborg'
+
+#: Keystone service type of Cyborg.
+SERVICE_TYPE = 'accelerator'
+
+opts = [
+    cfg.IntOpt('arq_bind_timeout',
+               default=60,
+               min=1,
+               help='Seconds to wait for Cyborg to resolve the binding of '
+                    'the accelerator requests of a container. On timeout '
+                    'the requests are deleted and the container is put in '
+                    'Error.'),
+    cfg.FloatOpt('arq_poll_interval',
+                 default=0.5,
+                 min=0.05,
+                 help='Seconds between two queries of Cyborg while waiting '
+                      'for accelerator requests to be resolved.'),
+    cfg.IntOpt('placement_claim_retries',
+               default=3,
+               min=1,
+               help='How many times to pick a free device resource provider '
+                    'again when Placement reports that another consumer '
+                    'took the chosen one first.'),
+]
+
+cyborg_group = cfg.OptGroup(
+    CYBORG_GROUP,
+    title='Cyborg access for OCI device attachment',
+    help='How zun-compute reaches the Cyborg API, and the credentials of '
+         "Zun's own service user. Cyborg requires a service token from a "
+         'user with a service role to bind accelerator requests and to '
+         'delete them by instance; the token of the user who owns the '
+         'container is sent alongside it.')
+
+
+def _ksa_opts():
+    return (ks_loading.get_session_conf_options() +
+            ks_loading.get_auth_common_conf_options() +
+            ks_loading.get_auth_plugin_conf_options('password') +
+            ks_loading.get_adapter_conf_options(include_deprecated=False))
+
+
+def register_opts(conf):
+    conf.register_opts(opts, group=GROUP)
+    conf.register_group(cyborg_group)
+    ks_loading.register_session_conf_options(conf, CYBORG_GROUP)
+    ks_loading.register_auth_conf_options(conf, CYBORG_GROUP)
+    ks_loading.register_adapter_conf_options(conf, CYBORG_GROUP,
+                                             include_deprecated=False)
+    conf.set_default('service_type', SERVICE_TYPE, group=CYBORG_GROUP)
+    conf.set_default('valid_interfaces', ['internal', 'public'],
+                     group=CYBORG_GROUP)
+
+
+def list_opts():
+    return opts
+
+
+def list_cyborg_opts():
+    """The ``[oci_attach_cyborg]`` options, for the sample config."""
+    return [(cyborg_group, _ksa_opts())]

@@ -1,0 +1,83 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Which Cyborg device profiles a container asks for.
+
+Stock Zun's API refuses unknown fields, so the CLI hook carries the names
+in a container label, separated by commas or spaces; the hook writes
+spaces because python-zunclient splits a lone ``--label`` on commas.  A later Zun API microversion is expected to add a
+``device_profiles`` field; when the container object has it, it is read
+too.  Both sources are merged, keeping the first occurrence's order; a
+profile asks for a number of devices itself, so a repeated name adds none.
+
+The module imports nothing from Zun: the CLI hook uses it in the client.
+"""
+
+import re
+
+
+#: Container label holding the device profile names.
+LABEL = 'openstack.org/device-profiles'
+
+#: Cyborg's own rule for device profile names.
+_NAME = re.compile(r'^[a-zA-Z0-9-_]+$')
+
+#: More devices than any edge host carries; bounds the work one request
+#: can cause in Cyborg and Placement.
+MAX_PROFILES = 16
+
+
+class InvalidDeviceProfiles(ValueError):
+    """The requested device profile names cannot be used."""
+
+    def __init__(self, value, reason):
+        super().__init__(
+            'Invalid device profiles %r: %s. Pass Cyborg device profile '
+            'names (letters, digits, "-" and "_") with --device-profile, '
+            'or in the %s label, separated by commas or spaces.'
+            % (value, reason, LABEL))
+
+
+def _split(value):
+    if isinstance(value, str):
+        return re.split(r'[\s,]+', value.strip())
+    return list(value)
+
+
+def _validated(value, names):
+    for name in names:
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise InvalidDeviceProfiles(
+                value, '%r is not a valid name' % (name,))
+    return names
+
+
+def requested(container):
+    """Device profile names requested by ``container``, in order."""
+    names = []
+    labels = container.labels or {}
+    if LABEL in labels:
+        names += _validated(labels[LABEL], _split(labels[LABEL]))
+    field = getattr(container, 'device_profiles', None)
+    if field:
+        names += _validated(field, _split(field))
+    unique = list(dict.fromkeys(names))
+    if len(unique) > MAX_PROFILES:
+        raise InvalidDeviceProfiles(
+            ','.join(unique),
+            'at most %d profiles per container' % MAX_PROFILES)
+    return unique
+
+
+def label_value(names):
+    """The label value carrying ``names``; the inverse of ``requested``."""
+    return ' '.join(_validated(names, list(names)))
