@@ -1,0 +1,196 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""``tools/aio``: bring up the cloud, run a container with a device.
+
+See README.rst.  Exit status 0 means a container read a device that the
+real Cyborg discovered, reported and bound.
+"""
+
+import argparse
+import json
+import shlex
+import subprocess
+import sys
+import time
+
+from aio import cloud as cloud_mod
+from aio import service
+
+
+def _progress(message):
+    print('aio: %s' % message, flush=True)
+
+
+def _real_peripherals():
+    result = subprocess.run(
+        [service.bin_path('cyborg-peripherals'), 'discover', '--format',
+         'json'], capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        _progress('cyborg-peripherals discover failed: %s'
+                  % result.stderr.strip())
+        return []
+    return json.loads(result.stdout)
+
+
+def _profiles(cloud, providers):
+    """Create a device profile per resource class with the real CLI.
+
+    Returns their names.
+    """
+    names = []
+    for rc in sorted({rc for rp in providers for rc in rp['inventories']}):
+        name = rc.lower().replace('custom_peripheral_', 'aio-')
+        cloud.openstack('accelerator', 'device', 'profile', 'create', name,
+                        '--group', 'resources:%s=1' % rc)
+        names.append(name)
+    return names
+
+
+def _report(cloud, providers, arqs, read, profile):
+    print('\n=== Report')
+    print('Peripherals in Placement (under provider %s):' % cloud.host)
+    for rp in providers:
+        inventory = ', '.join('%s=%d' % (rc, inv['total'])
+                              for rc, inv in rp['inventories'].items())
+        print('  %s\n      inventory: %s\n      traits: %s'
+              % (rp['name'], inventory, ', '.join(rp['traits'])))
+    print('Accelerator requests of the container (device profile %s):'
+          % profile)
+    for arq in arqs:
+        print('  %s %s %s' % (arq['uuid'], arq['state'],
+                              arq['attach_handle_info']))
+    print('The container read:')
+    for line in read.strip().splitlines():
+        print('  ' + line)
+    print('Timings:')
+    for what, seconds in cloud.timings.items():
+        print('  %-64s %6.1fs' % (what, seconds))
+
+
+def _demo(cloud, args):
+    # Imported here: Zun registers its options on import, which the
+    # --teardown path does not need.
+    from aio import zun as aio_zun
+
+    kit = None
+    if cloud.emulated:
+        kit = cloud.edge_kit()
+    cloud.start(kit=kit)
+    with cloud.step('Cyborg agent report to Placement'):
+        if kit is not None:
+            providers = cloud.wait_for_providers(len(kit.devices))
+        else:
+            time.sleep(5)
+            providers = cloud.providers()
+    if not providers:
+        raise service.ServiceFailed('cyborg-agent', 'reported no peripheral',
+                                    cloud.cyborg.agent.log)
+    with cloud.step('device profiles (openstack accelerator device '
+                    'profile create)'):
+        profiles = _profiles(cloud, providers)
+    profile = profiles[-1]
+    with cloud.step("Zun compute host (in-process)"):
+        host = aio_zun.ComputeHost(cloud)
+        context = host.context('demo')
+    container = host.new_container(context, ['sh', '-c',
+                                             aio_zun.READ_DEVICES],
+                                   device_profiles=profile)
+    with cloud.step('container create (ARQs, Placement claim, bind, '
+                    'Docker create)'):
+        host.create(context, container)
+    arqs = json.loads(cloud.openstack('accelerator', 'arq', 'list', '-f',
+                                      'json', '--long', user='demo'))
+    arqs = [{'uuid': a.get('uuid') or a.get('UUID'),
+             'state': a.get('state') or a.get('State'),
+             'attach_handle_info': a.get('attach_handle_info') or
+             a.get('Attach Handle Info')} for a in arqs]
+    with cloud.step('container start and run'):
+        host.start(context, container)
+        status, read = host.output(container)
+    _report(cloud, providers, arqs, read, profile)
+    ok = status == 0 and cloud.node_dir in read if cloud.emulated else \
+        status == 0 and read.strip()
+    if not args.keep:
+        with cloud.step('container delete (Docker, ARQs, Placement)'):
+            host.delete(context, container)
+    return ok
+
+
+def _print_keep(cloud):
+    print('\nThe cloud is still running (work directory %s).'
+          % cloud.workdir)
+    for user in ('admin', 'demo'):
+        print('\n# As %s:' % user)
+        for key, value in sorted(cloud.env(user).items()):
+            print('export %s=%s' % (key, shlex.quote(value)))
+    print('\nTear it down with: ./tools/aio --teardown %s' % cloud.workdir)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog='tools/aio', description='An all-in-one cloud with Keystone, '
+        'Placement, Cyborg and peripheral_driver, and a container that '
+        'reads a device through it.')
+    parser.add_argument('--db', choices=('sqlite', 'mariadb'),
+                        default='sqlite')
+    parser.add_argument('--emulated', action='store_true',
+                        help='use the emulated edge kit even if this host '
+                        'has peripherals')
+    parser.add_argument('--keep', action='store_true',
+                        help='leave the cloud running and print its OS_* '
+                        'settings')
+    parser.add_argument('--workdir', help='where configs, databases and '
+                        'logs go (default: a new directory under /tmp)')
+    parser.add_argument('--teardown', metavar='WORKDIR',
+                        help='remove a cloud left running with --keep')
+    args = parser.parse_args(argv)
+    if args.teardown:
+        errors = cloud_mod.Cloud.teardown(args.teardown)
+        for error in errors:
+            print('aio: %s' % error, file=sys.stderr)
+        return 1 if errors else 0
+    emulated = args.emulated
+    if not emulated and not _real_peripherals():
+        _progress('no peripherals on this host: using the emulated edge kit')
+        emulated = True
+    cloud = cloud_mod.Cloud(workdir=args.workdir, db=args.db,
+                            emulated=emulated, progress=_progress)
+    try:
+        ok = _demo(cloud, args)
+    except (service.ServiceFailed, RuntimeError) as e:
+        print('aio: FAILED: %s' % e, file=sys.stderr)
+        cloud.stop(remove_workdir=False)
+        print('aio: logs kept in %s' % cloud.logs, file=sys.stderr)
+        return 1
+    except BaseException:
+        cloud.stop(remove_workdir=False)
+        print('aio: logs kept in %s' % cloud.logs, file=sys.stderr)
+        raise
+    if args.keep:
+        cloud.detach()
+        _print_keep(cloud)
+    else:
+        with cloud.step('teardown'):
+            errors = cloud.stop(remove_workdir=ok)
+        for error in errors:
+            print('aio: teardown: %s' % error, file=sys.stderr)
+    if not ok:
+        print('aio: FAILED: the container did not read its device (logs '
+              'in %s)' % cloud.logs, file=sys.stderr)
+        return 1
+    print('aio: OK')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,153 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Cyborg: API, conductor and agent (with ``peripheral_driver``).
+
+Subprocesses only: Cyborg and Zun register clashing global options, and
+this process imports Zun.
+"""
+
+import os
+
+import oslo_messaging as messaging
+from oslo_config import cfg
+
+from aio import keystone as keystone_mod
+from aio import service
+
+
+PASTE = os.path.join(os.path.dirname(service.VENV_BIN), 'etc', 'cyborg',
+                     'api-paste.ini')
+
+
+class Cyborg:
+    def __init__(self, workdir, logs, db_url, db_kind, keystone,
+                 transport_url, host, cdi_dir, periodic_interval):
+        self.dir = os.path.join(workdir, 'cyborg')
+        self.logs = logs
+        self.db_url = db_url
+        self.db_kind = db_kind
+        self.keystone = keystone
+        self.transport_url = transport_url
+        self.host = host
+        self.cdi_dir = cdi_dir
+        self.periodic_interval = periodic_interval
+        self.port = service.free_port()
+        # Cyborg's links assume it is served under /accelerator; it
+        # fails on that path without the final slash.
+        self.url = 'http://127.0.0.1:%d/accelerator/' % self.port
+        self.conf = os.path.join(self.dir, 'cyborg.conf')
+        self.api = self.conductor = self.agent = None
+        self._transport = None
+
+    def log(self, name):
+        return os.path.join(self.logs, 'cyborg-%s.log' % name)
+
+    def setup(self):
+        os.makedirs(self.dir)
+        ksa = dict(self.keystone.credentials('cyborg'), auth_type='password',
+                   region_name=keystone_mod.REGION,
+                   valid_interfaces='public')
+        service.write_conf(self.conf, {
+            'DEFAULT': {'transport_url': self.transport_url,
+                        'host': self.host,
+                        'periodic_interval': self.periodic_interval,
+                        # Lets this process ask the conductor and the agent
+                        # whether they consume their RPC queues yet.
+                        'rpc_ping_enabled': 'true'},
+            'api': {'host_ip': '127.0.0.1', 'port': self.port,
+                    'api_workers': 1, 'api_paste_config': PASTE},
+            'database': {'connection': self.db_url},
+            'keystone_authtoken': keystone_mod.authtoken(self.keystone,
+                                                         'cyborg'),
+            'placement': ksa,
+            'nova': ksa,
+            'agent': {'enabled_drivers': 'peripheral_driver',
+                      'resource_provider_name': self.host},
+            'peripherals': {'host': self.host, 'cdi_spec_dir': self.cdi_dir},
+            # The agent runs as root here: no sudo in front of the helper.
+            'cyborg_peripherals_privileged': {
+                'helper_command': '%s --config-file %s' % (
+                    service.bin_path('privsep-helper'), self.conf)},
+            'oslo_concurrency': {'lock_path': os.path.join(self.dir,
+                                                           'locks')},
+        })
+        # Cyborg's migrations need MySQL; on SQLite it creates the schema
+        # from its models, as its own tests do.
+        command = 'upgrade' if self.db_kind == 'mariadb' else 'create_schema'
+        service.run('cyborg-dbsync', [service.bin_path('cyborg-dbsync'),
+                                      '--config-file', self.conf, command],
+                    self.log('dbsync'))
+        # cyborg-api's own server needs eventlet, which Cyborg's
+        # services no longer run on; serve its WSGI application instead.
+        app = os.path.join(self.dir, 'cyborg-api-wsgi.py')
+        with open(app, 'w') as f:
+            f.write('from cyborg.api import wsgi_app\n'
+                    'application = wsgi_app.init_application()\n')
+        self.api = service.uwsgi('cyborg-api', app, self.port,
+                                 self.log('api'),
+                                 mount='/accelerator',
+                                 pyargv='--config-file %s --log-file %s' % (
+                                     self.conf, self.log('api')))
+        self.conductor = self._process('conductor')
+        self.agent = self._process('agent')
+
+    def _process(self, name, env=None):
+        argv = [service.bin_path('cyborg-%s' % name), '--config-file',
+                self.conf, '--log-file', self.log(name)]
+        return service.Process('cyborg-%s' % name, argv, self.log(name),
+                               env=env)
+
+    def _pinged(self, topic, server=None):
+        if self._transport is None:
+            # The global configuration: oslo.messaging registers its
+            # tracing options only there.  Zun, in this process too, shares
+            # these options.
+            self._transport = messaging.get_rpc_transport(
+                cfg.CONF, url=self.transport_url)
+        client = messaging.get_rpc_client(
+            self._transport, messaging.Target(exchange='cyborg', topic=topic,
+                                              server=server),
+            timeout=2)
+        try:
+            client.call({}, 'oslo_rpc_server_ping')
+        except messaging.MessagingTimeout:
+            return False
+        return True
+
+    # Each start_* calls on_start(process) once the process runs, before
+    # it answers.
+    def start_api(self, on_start):
+        on_start(self.api.start())
+        self.api.wait_until(lambda: service.http_answers(self.url),
+                            'answer on %s' % self.url)
+
+    def start_conductor(self, on_start):
+        on_start(self.conductor.start())
+        self.conductor.wait_until(lambda: self._pinged('cyborg-conductor'),
+                                  'answer to an RPC ping')
+
+    def start_agent(self, on_start, env=None):
+        """Start the agent; ``env`` adds to its environment (umockdev)."""
+        self.agent = self._process('agent', dict(os.environ, **(env or {})))
+        on_start(self.agent.start())
+        self.agent.wait_until(lambda: self._pinged('cyborg-agent',
+                                                   self.host),
+                              'answer to an RPC ping')
+
+    def stop(self):
+        for process in (self.agent, self.conductor, self.api):
+            if process is not None:
+                process.stop()
+        if self._transport is not None:
+            self._transport.cleanup()
+            self._transport = None

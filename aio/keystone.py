@@ -1,0 +1,128 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Keystone: fernet tokens, the service project, users and catalog."""
+
+import os
+
+from keystoneauth1 import session as ks_session
+from keystoneauth1.identity import v3
+from keystoneclient.v3 import client as ks_client
+
+from aio import service
+
+
+REGION = 'RegionOne'
+DOMAIN = 'Default'
+#: Users of the cloud: name -> (project, roles).  The services' users
+#: hold the service role, which Cyborg asks of the token Zun sends with
+#: binds and deletes by instance (CVE-2026-40214), and admin, which
+#: Placement's and Keystone's default policies ask of services.
+USERS = {
+    'cyborg': ('service', ('service', 'admin')),
+    'placement': ('service', ('service', 'admin')),
+    'zun': ('service', ('service', 'admin')),
+    'demo': ('demo', ('member', 'reader')),
+    'other': ('other', ('member', 'reader')),
+}
+
+
+def authtoken(keystone, user):
+    """The ``[keystone_authtoken]`` section of a service of this cloud."""
+    return dict(keystone.credentials(user),
+                www_authenticate_uri=keystone.url,
+                auth_type='password',
+                service_token_roles='service',
+                service_token_roles_required='true')
+
+
+class Keystone:
+    def __init__(self, workdir, logs, db_url, admin_password, passwords):
+        self.dir = os.path.join(workdir, 'keystone')
+        self.log = os.path.join(logs, 'keystone.log')
+        self.db_url = db_url
+        self.admin_password = admin_password
+        self.passwords = passwords
+        self.port = service.free_port()
+        self.url = 'http://127.0.0.1:%d/v3' % self.port
+        self.process = None
+
+    def credentials(self, user):
+        """keystoneauth password options of ``user``, as in config files."""
+        if user == 'admin':
+            project, password = 'admin', self.admin_password
+        else:
+            project, password = USERS[user][0], self.passwords[user]
+        return {'auth_url': self.url, 'username': user,
+                'password': password, 'project_name': project,
+                'user_domain_name': DOMAIN, 'project_domain_name': DOMAIN}
+
+    def session(self, user='admin'):
+        return ks_session.Session(auth=v3.Password(**self.credentials(user)))
+
+    def setup(self):
+        os.makedirs(self.dir, mode=0o700)
+        conf = service.write_conf(os.path.join(self.dir, 'keystone.conf'), {
+            'DEFAULT': {'log_file': self.log},
+            'database': {'connection': self.db_url},
+            'token': {'provider': 'fernet'},
+            'fernet_tokens': {'key_repository':
+                              os.path.join(self.dir, 'fernet-keys')},
+            'credential': {'key_repository':
+                           os.path.join(self.dir, 'credential-keys')},
+        })
+        manage = [service.bin_path('keystone-manage'), '--config-file', conf]
+        for step in (['db_sync'],
+                     ['fernet_setup', '--keystone-user', 'root',
+                      '--keystone-group', 'root'],
+                     ['credential_setup', '--keystone-user', 'root',
+                      '--keystone-group', 'root'],
+                     ['bootstrap', '--bootstrap-password',
+                      self.admin_password,
+                      '--bootstrap-region-id', REGION,
+                      '--bootstrap-admin-url', self.url,
+                      '--bootstrap-internal-url', self.url,
+                      '--bootstrap-public-url', self.url]):
+            service.run('keystone', manage + step, self.log)
+        self.process = service.uwsgi('keystone', 'keystone.wsgi.api:application',
+                             self.port, self.log,
+                             {'OS_KEYSTONE_CONFIG_FILES': conf})
+
+    def start(self, on_start):
+        """Start; ``on_start(process)`` once it runs, before it answers."""
+        on_start(self.process.start())
+        self.process.wait_until(lambda: service.http_answers(self.url),
+                                'answer on %s' % self.url)
+
+    def populate(self, endpoints):
+        """Projects, users and roles of USERS; ``endpoints``: service type
+        -> (name, URL) for the catalog.
+        """
+        ks = ks_client.Client(session=self.session(), interface='public')
+        roles = {r.name: r for r in ks.roles.list()}
+        if 'service' not in roles:
+            roles['service'] = ks.roles.create('service')
+        projects = {}
+        for user, (project, user_roles) in sorted(USERS.items()):
+            if project not in projects:
+                projects[project] = ks.projects.create(project, 'default')
+            created = ks.users.create(user, domain='default',
+                                      password=self.passwords[user],
+                                      default_project=projects[project])
+            for role in user_roles:
+                ks.roles.grant(roles[role], user=created,
+                               project=projects[project])
+        for svc_type, (name, url) in endpoints.items():
+            svc = ks.services.create(name, type=svc_type)
+            for interface in ('public', 'internal', 'admin'):
+                ks.endpoints.create(svc, url, interface=interface,
+                                    region=REGION)

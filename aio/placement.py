@@ -1,0 +1,70 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Placement, and the compute node provider Nova or Zun would create."""
+
+import os
+
+from keystoneauth1 import adapter
+
+from aio import keystone as keystone_mod
+from aio import service
+
+
+class Placement:
+    def __init__(self, workdir, logs, db_url, keystone):
+        self.dir = os.path.join(workdir, 'placement')
+        self.log = os.path.join(logs, 'placement.log')
+        self.db_url = db_url
+        self.keystone = keystone
+        self.port = service.free_port()
+        self.url = 'http://127.0.0.1:%d' % self.port
+        self.process = None
+
+    def setup(self):
+        os.makedirs(self.dir)
+        # placement.wsgi reads placement.conf from OS_PLACEMENT_CONFIG_DIR.
+        conf = service.write_conf(os.path.join(self.dir, 'placement.conf'), {
+            'DEFAULT': {'log_file': self.log},
+            'api': {'auth_strategy': 'keystone'},
+            'placement_database': {'connection': self.db_url},
+            'keystone_authtoken': keystone_mod.authtoken(self.keystone,
+                                                         'placement'),
+        })
+        service.run('placement', [service.bin_path('placement-manage'),
+                                  '--config-file', conf, 'db', 'sync'],
+                    self.log)
+        self.process = service.uwsgi(
+            'placement', 'placement.wsgi.api:application', self.port,
+            self.log, {'OS_PLACEMENT_CONFIG_DIR': self.dir})
+
+    def start(self, on_start):
+        """Start; ``on_start(process)`` once it runs, before it answers."""
+        on_start(self.process.start())
+        self.process.wait_until(lambda: service.http_answers(self.url),
+                                'answer on %s' % self.url)
+
+    def client(self):
+        """Placement as the cloud's admin."""
+        return adapter.Adapter(self.keystone.session(),
+                               service_type='placement', interface='public',
+                               default_microversion='1.36', raise_exc=True)
+
+    def add_compute_node(self, host):
+        """The root provider of ``host``.
+
+        Cyborg's conductor hangs device providers under the provider
+        named after the agent's host; in a real deployment Nova's or
+        Zun's compute service creates it.
+        """
+        return self.client().post('/resource_providers',
+                                  json={'name': host}).json()['uuid']

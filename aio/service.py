@@ -1,0 +1,183 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Running one service of the cloud: a subprocess with its own log."""
+
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+
+VENV_BIN = os.path.dirname(sys.executable)
+
+
+class ServiceFailed(RuntimeError):
+    """A service did not start or a set-up step failed; names its log."""
+
+    def __init__(self, service, reason, log):
+        super().__init__('%s: %s (read %s)' % (service, reason, log))
+        self.service = service
+        self.log = log
+
+
+def bin_path(name):
+    return os.path.join(VENV_BIN, name)
+
+
+def free_port():
+    """A free port below the kernel's ephemeral range.
+
+    A port the kernel hands out for bind(0) comes from that range, where
+    an outgoing connection may take it before the service binds it.
+    """
+    with open('/proc/sys/net/ipv4/ip_local_port_range') as f:
+        low = int(f.read().split()[0])
+    while True:
+        port = random.randrange(10000, low)
+        with socket.socket() as s:
+            try:
+                s.bind(('127.0.0.1', port))
+            except OSError:
+                continue
+            return port
+
+
+def http_answers(url):
+    """True once anything answers HTTP at ``url``, even with an error."""
+    try:
+        with urllib.request.urlopen(url, timeout=2):  # noqa: S310
+            return True
+    except urllib.error.HTTPError:
+        return True
+    except OSError:
+        return False
+
+
+def write_conf(path, sections):
+    """Write an INI file from ``{section: {option: value}}``."""
+    with open(path, 'w') as f:
+        for section, options in sections.items():
+            f.write('[%s]\n' % section)
+            for key, value in options.items():
+                f.write('%s = %s\n' % (key, value))
+            f.write('\n')
+    return path
+
+
+def run(service, argv, log, env=None, input=None):
+    """Run a set-up command, appending its output to ``log``."""
+    with open(log, 'ab') as out:
+        out.write(('$ %s\n' % ' '.join(argv)).encode())
+        out.flush()
+        result = subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT,
+                                env=env, input=input, check=False)
+    if result.returncode != 0:
+        raise ServiceFailed(service, '%s exited with status %d'
+                            % (os.path.basename(argv[0]), result.returncode),
+                            log)
+
+
+def uwsgi(name, app, port, log, env=None, threads=8, pyargv=None,
+          mount=None):
+    """WSGI application ``app`` (``module:callable``, or a file) served by
+    uWSGI: one process, ``threads`` threads; under the path ``mount``
+    if given.
+    """
+    argv = [bin_path('uwsgi'),
+            '--http-socket', '127.0.0.1:%d' % port,
+            '--home', os.path.dirname(VENV_BIN),
+            '--master', '--processes', '1',
+            '--threads', str(threads), '--enable-threads', '--need-app',
+            '--die-on-term', '--buffer-size', '65535',
+            # uWSGI's HTTP socket closes every connection after one
+            # answer; say so, or clients reuse it and meet a reset.
+            '--add-header', 'Connection: close']
+    if mount:
+        argv += ['--mount', '%s=%s' % (mount, app), '--manage-script-name']
+    else:
+        argv += ['--wsgi-file' if app.endswith('.py') else '--module', app]
+    if pyargv:
+        argv += ['--pyargv', pyargv]
+    return Process(name, argv, log, env=dict(os.environ, **(env or {})))
+
+
+class Process:
+    """A long-running service in its own session (process group)."""
+
+    def __init__(self, name, argv, log, env=None):
+        self.name = name
+        self.argv = argv
+        self.log = log
+        self.env = env
+        self.popen = None
+
+    @property
+    def pid(self):
+        return self.popen.pid if self.popen else None
+
+    def start(self):
+        with open(self.log, 'ab') as out:
+            # A session of its own, so that stopping it also stops the
+            # workers and helpers it forks (uWSGI, privsep).
+            self.popen = subprocess.Popen(
+                self.argv, stdout=out, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, env=self.env,
+                start_new_session=True)
+        return self
+
+    def wait_until(self, ready, what, timeout=60):
+        deadline = time.monotonic() + timeout
+        while not ready():
+            if self.popen.poll() is not None:
+                raise ServiceFailed(self.name, 'exited with status %d while '
+                                    'waiting for %s' % (self.popen.returncode,
+                                                        what), self.log)
+            if time.monotonic() > deadline:
+                raise ServiceFailed(self.name, 'no %s within %d seconds'
+                                    % (what, timeout), self.log)
+            time.sleep(0.2)
+
+    def stop(self):
+        if self.popen is not None:
+            stop_group(self.popen.pid, reap=self.popen.poll)
+            self.popen = None
+
+
+def stop_group(pgid, timeout=15, reap=None):
+    """Stop the process group ``pgid`` that this cloud started.
+
+    ``reap`` collects the leader's exit status when it is our child:
+    until then it stays a zombie and the group seems alive.
+    """
+    try:
+        os.killpg(pgid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if reap is not None:
+            reap()
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass

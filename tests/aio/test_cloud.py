@@ -1,0 +1,366 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The whole path on the all-in-one cloud, on SQLite and on MariaDB.
+
+Real Keystone, Placement, Cyborg API, conductor and agent (with
+peripheral_driver on an emulated kit whose nodes are real character
+devices), Zun's compute manager with the docker_oci driver, and Docker.
+Nothing is mocked; the contention test only serializes the calls to
+Zun's own database (see ``test_contention``).
+"""
+
+import json
+import threading
+import time
+import uuid
+
+import fixtures
+from zun.common import exception
+from zun.db import api as zun_db_api
+
+from aio import zun as aio_zun
+from cyborg_peripherals import contract
+from cyborg_peripherals.cdi import writer
+from tests.aio import base
+from tests.zun.test_driver import _OneCallAtATime
+
+
+#: How long the tests wait for the agent to notice something; a bound on
+#: waiting, not a performance assertion.  The agent reports every 60 s
+#: (the spacing of Cyborg's periodic report task, whatever
+#: ``periodic_interval`` says), so a test that must see a report after
+#: an event waits up to two of them.
+PATIENCE = 180
+
+
+class CloudTests:
+    """The tests; mixed into one class per database."""
+
+    # -- helpers --------------------------------------------------------------
+
+    def serial_providers(self):
+        return {rp['uuid']: rp for rp in self.cloud.providers()
+                if base.SERIAL_RC in rp['inventories']}
+
+    def wait_for(self, what, condition):
+        deadline = time.monotonic() + PATIENCE
+        while not condition():
+            if time.monotonic() > deadline:
+                self.fail('%s did not happen within %d seconds'
+                          % (what, PATIENCE))
+            time.sleep(0.2)
+
+    def spec_nodes(self):
+        """The device nodes the host's CDI spec names."""
+        with open(writer.spec_path(self.cloud.cdi_dir)) as f:
+            spec = json.load(f)
+        return {node['path'] for device in spec['devices']
+                for node in device['containerEdits']['deviceNodes']}
+
+    def observe_a_report(self):
+        """Return once the agent has reported to the conductor since the
+        call: plug a new GPIO chip, wait for its provider, unplug it and
+        wait until it is gone again.
+        """
+        kit = self.kit.later_kit()
+        n = self.kit._later
+        sys_path = kit.gpiochip('fe%06x' % (0x300000 + 0x1000 * n), 10 + n)
+        self.cloud.plug(kit)
+        self.cloud.wait_for_providers(self.device_count + 1, PATIENCE)
+        self.cloud.unplug(sys_path)
+        self.cloud.wait_for_providers(self.device_count, PATIENCE)
+
+    def identities(self):
+        """Everything Cyborg and Placement identify the devices by."""
+        return {
+            'providers': {rp['uuid']: (rp['name'],
+                                       rp['parent_provider_uuid'])
+                          for rp in self.cloud.providers()},
+            'deployables': {u: (d['name'], d['rp_uuid'])
+                            for u, d in self.deployables().items()},
+            'handles': {u: (h['deployable_id'], h['attach_info'],
+                            bool(h['in_use']))
+                        for u, h in self.attach_handles().items()},
+        }
+
+    def bind_patch(self, arq_uuid, rp_uuid, instance):
+        return {arq_uuid: [
+            {'op': 'add', 'path': '/hostname', 'value': self.cloud.host},
+            {'op': 'add', 'path': '/device_rp_uuid', 'value': rp_uuid},
+            {'op': 'add', 'path': '/instance_uuid', 'value': instance}]}
+
+    def create_arq(self, profile, user='demo'):
+        resp = self.cyborg('POST', '/accelerator_requests', user,
+                           json={'device_profile_name': profile})
+        self.assertEqual(201, resp.status_code, resp.text)
+        (arq,) = resp.json()['arqs']
+        self.addCleanup(self._delete_unbound_arq, arq['uuid'])
+        return arq
+
+    def _delete_unbound_arq(self, arq_uuid):
+        resp = self.cyborg('DELETE', '/accelerator_requests?arqs=%s'
+                           % arq_uuid)
+        self.assertIn(resp.status_code, (204, 404), resp.text)
+
+    def get_arq(self, arq_uuid, user='demo'):
+        return self.cyborg('GET', '/accelerator_requests/%s' % arq_uuid,
+                           user)
+
+    # -- the tests ----------------------------------------------------------
+
+    def test_each_peripheral_is_a_nested_provider(self):
+        providers = self.cloud.providers()
+        self.assertEqual(self.device_count, len(providers))
+        serial = [rp for rp in providers
+                  if base.SERIAL_RC in rp['inventories']]
+        gpio = [rp for rp in providers if base.GPIO_RC in rp['inventories']]
+        self.assertEqual(base.SERIAL_ADAPTERS, len(serial))
+        self.assertEqual(1, len(gpio))
+        self.assertEqual(sorted(self.kit.ports),
+                         sorted(self.serial_of(rp['name']) for rp in serial))
+        deployables = {d['rp_uuid']: d for d in self.deployables().values()}
+        for rp in providers:
+            self.assertEqual(self.cloud.compute_node,
+                             rp['parent_provider_uuid'], rp['name'])
+            self.assertEqual(self.cloud.compute_node,
+                             rp['root_provider_uuid'], rp['name'])
+            self.assertTrue(rp['name'].startswith(self.cloud.host + '_'))
+            (inventory,) = rp['inventories'].values()
+            self.assertEqual((1, 0, 1, 1, 1),
+                             (inventory['total'], inventory['reserved'],
+                              inventory['min_unit'], inventory['max_unit'],
+                              inventory['step_size']), rp['name'])
+            self.assertEqual(rp['name'], deployables[rp['uuid']]['name'])
+            self.assertEqual(1, deployables[rp['uuid']]['num_accelerators'])
+        for rp in serial:
+            self.assertEqual(['CUSTOM_PERIPHERAL_USB_0403_6001',
+                              'OWNER_CYBORG'], sorted(rp['traits']))
+        self.assertEqual(['OWNER_CYBORG'], gpio[0]['traits'])
+        handles = self.attach_handles().values()
+        self.assertEqual(self.device_count, len(handles))
+        self.assertFalse(any(h['in_use'] for h in handles))
+
+    def test_profile_to_running_container_and_back(self):
+        profile = self.serial_profile()
+        # Cyborg binds only with a service token: the user's own token
+        # is refused, and the request stays unbound.
+        arq = self.create_arq(profile)
+        self.assertEqual('Initial', arq['state'])
+        rp = sorted(self.serial_providers())[0]
+        resp = self.cyborg('PATCH', '/accelerator_requests',
+                           json=self.bind_patch(arq['uuid'], rp,
+                                                str(uuid.uuid4())))
+        self.assertEqual(403, resp.status_code, resp.text)
+        self.assertIn('service token', resp.text)
+        unbound = self.get_arq(arq['uuid']).json()
+        self.assertEqual(('Initial', None),
+                         (unbound['state'], unbound['instance_uuid']))
+        self._delete_unbound_arq(arq['uuid'])
+
+        # Zun binds with its service token.
+        context = self.host.context('demo')
+        container = self.new_container(context, profile,
+                                       ['sh', '-c', aio_zun.READ_DEVICES])
+        self.host.create(context, container)
+        (bound,) = self.arqs(instance=container.uuid)
+        self.assertEqual('Bound', bound['state'])
+        self.assertEqual(self.cloud.host, bound['hostname'])
+        self.assertEqual(context.project_id, bound['project_id'])
+        self.assertEqual(contract.ATTACH_TYPE, bound['attach_handle_type'])
+        providers = self.serial_providers()
+        self.assertIn(bound['device_rp_uuid'], providers)
+        allocations = self.placement('/allocations/%s'
+                                     % container.uuid)['allocations']
+        self.assertEqual({bound['device_rp_uuid']: {base.SERIAL_RC: 1}},
+                         {rp: a['resources'] for rp, a in
+                          allocations.items()})
+        self.assertEqual(1, self.used())
+        handle = self.attach_handles()[bound['attach_handle_uuid']]
+        self.assertTrue(handle['in_use'])
+
+        # The container reads the device the bound handle names.
+        self.host.start(context, container)
+        status, out = self.host.output(container)
+        self.assertEqual(0, status, out)
+        serial = self.serial_of(providers[bound['device_rp_uuid']]['name'])
+        (line,) = out.strip().splitlines()
+        node, read = line.split(':', 1)
+        self.assertEqual(self.kit.nodes[serial], node)
+        self.assertEqual(8, len(read.split()), line)
+
+        self.host.delete(context, container)
+        self.assertEqual([], self.arqs(instance=container.uuid))
+        self.assertEqual([], self.arqs())
+        self.assertEqual({}, self.placement(
+            '/allocations/%s' % container.uuid)['allocations'])
+        self.assertEqual(0, self.used())
+        self.assertFalse(self.attach_handles()[
+            bound['attach_handle_uuid']]['in_use'])
+        self.assertEqual([], self.host.docker.containers(
+            all=True, filters={'name': 'zun-' + container.uuid}))
+
+    def test_replug_of_an_attached_device(self):
+        """What doc/source/admin/hotplug.rst promises for a re-plug: the
+        device keeps its deployable, provider and attach handle (which
+        stays in use, with its ARQ bound); only the kernel node in the
+        CDI spec changes; the running container keeps the node it was
+        created with and still reads the device through it.
+
+        The emulated adapter leaves and comes back (umockdev uevents);
+        the kernel device behind its nodes stays.
+        """
+        context, container = self.run_container(self.serial_profile())
+        (arq,) = self.arqs(instance=container.uuid)
+        provider = self.serial_providers()[arq['device_rp_uuid']]
+        serial = self.serial_of(provider['name'])
+        old_node = self.kit.nodes[serial]
+        before = self.identities()
+        self.assertTrue(before['handles'][arq['attach_handle_uuid']][2])
+
+        new_node = self.kit.replug(serial)
+
+        self.assertNotEqual(old_node, new_node)
+        self.wait_for('the CDI spec naming %s' % new_node,
+                      lambda: new_node in self.spec_nodes())
+        self.assertNotIn(old_node, self.spec_nodes())
+        self.observe_a_report()
+        self.assertEqual(before, self.identities())
+        (after,) = self.arqs(instance=container.uuid)
+        self.assertEqual(
+            ('Bound', arq['attach_handle_uuid'], arq['device_rp_uuid']),
+            (after['state'], after['attach_handle_uuid'],
+             after['device_rp_uuid']))
+        self.assertEqual(1, self.usages()[arq['device_rp_uuid']][
+            base.SERIAL_RC])
+        status, read = self.docker_read(container, old_node)
+        self.assertEqual((0, 8), (status, len(read)), read)
+        status, _read = self.docker_read(container, new_node)
+        self.assertNotEqual(0, status)
+
+    def test_agent_restart_changes_no_uuid(self):
+        context, container = self.run_container(self.serial_profile())
+        (arq,) = self.arqs(instance=container.uuid)
+        before = self.identities()
+
+        self.cloud.restart_agent()
+        self.observe_a_report()
+
+        self.assertEqual(before, self.identities())
+        self.assertEqual([arq], self.arqs(instance=container.uuid))
+
+    def test_contention_for_identical_devices(self):
+        # Zun's database here is one SQLite file, which cannot hold two
+        # write transactions at once as zun-compute's real database can;
+        # serialize Zun's database calls, not the code under test.
+        self.useFixture(fixtures.MockPatchObject(
+            zun_db_api, 'IMPL', _OneCallAtATime(zun_db_api.IMPL)))
+        profile = self.serial_profile()
+        contexts = [self.host.context('demo') for _i in range(10)]
+        containers = [self.new_container(c, profile) for c in contexts]
+        together = threading.Barrier(len(containers))
+        refused = {}
+
+        def run(container, context):
+            together.wait()
+            try:
+                self.host.start(context, self.host.create(context,
+                                                          container))
+            except exception.ZunException as e:
+                refused[container.uuid] = e
+
+        threads = [threading.Thread(target=run, args=args)
+                   for args in zip(containers, contexts)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+        final = [self.reload(x, c) for c, x in zip(containers, contexts)]
+        running = [c for c in final if c.status == 'Running']
+        failed = [c for c in final if c.status == 'Error']
+        self.assertEqual((4, 6), (len(running), len(failed)),
+                         [(c.status, c.status_reason) for c in final])
+        self.assertEqual({c.uuid for c in failed}, set(refused))
+        for container in failed:
+            self.assertIn('No free device', container.status_reason)
+            self.assertEqual([], self.arqs(instance=container.uuid))
+            self.assertEqual({}, self.placement(
+                '/allocations/%s' % container.uuid)['allocations'])
+            self.assertEqual([], self.host.docker.containers(
+                all=True, filters={'name': 'zun-' + container.uuid}))
+        # One device each, none given twice.
+        arqs = self.arqs()
+        self.assertEqual(sorted(c.uuid for c in running),
+                         sorted(a['instance_uuid'] for a in arqs))
+        self.assertEqual(['Bound'] * 4, [a['state'] for a in arqs])
+        self.assertEqual(sorted(self.serial_providers()),
+                         sorted(a['device_rp_uuid'] for a in arqs))
+        self.assertEqual(4, len({a['attach_handle_uuid'] for a in arqs}))
+        nodes = [d['PathOnHost'] for c in running
+                 for d in self.host.docker.inspect_container(
+                     c.container_id)['HostConfig']['Devices']]
+        self.assertEqual(sorted(self.kit.nodes.values()), sorted(nodes))
+        self.assertEqual({rp: {base.SERIAL_RC: 1}
+                          for rp in self.serial_providers()},
+                         {rp: {rc: n for rc, n in u.items() if n}
+                          for rp, u in self.usages().items()
+                          if any(u.values())})
+
+        for container, context in zip(containers, contexts):
+            if container.uuid not in refused:
+                self.host.delete(context, self.reload(context, container))
+        self.assertEqual([], self.arqs())
+        self.assertEqual(0, self.used())
+
+    def test_another_project_cannot_get_or_bind_our_arqs(self):
+        profile = self.serial_profile()
+        unbound = self.create_arq(profile)
+        context, container = self.run_container(profile)
+        (bound,) = self.arqs(instance=container.uuid)
+
+        for arq in (unbound, bound):
+            resp = self.get_arq(arq['uuid'], user='other')
+            self.assertEqual(404, resp.status_code, resp.text)
+        self.assertEqual([], self.arqs(user='other'))
+        self.assertEqual([], self.arqs(user='other',
+                                       instance=container.uuid))
+
+        # Even through a service that holds a service token.
+        rp = next(rp for rp in self.serial_providers()
+                  if rp != bound['device_rp_uuid'])
+        resp = self.cyborg('PATCH', '/accelerator_requests', 'other',
+                           service=True,
+                           json=self.bind_patch(unbound['uuid'], rp,
+                                                str(uuid.uuid4())))
+        self.assertEqual(404, resp.status_code, resp.text)
+        resp = self.cyborg('DELETE', '/accelerator_requests?arqs=%s'
+                           % unbound['uuid'], 'other')
+        self.assertEqual(404, resp.status_code, resp.text)
+        resp = self.cyborg('DELETE', '/accelerator_requests?instance=%s'
+                           % container.uuid, 'other', service=True)
+        self.assertEqual(204, resp.status_code, resp.text)
+
+        still = self.get_arq(unbound['uuid']).json()
+        self.assertEqual(('Initial', None),
+                         (still['state'], still['instance_uuid']))
+        self.assertEqual([bound], self.arqs(instance=container.uuid))
+        self.assertEqual({rp: 0}, {rp: self.usages()[rp].get(
+            base.SERIAL_RC, 0)})
+
+
+class TestOnSQLite(CloudTests, base.CloudTestCase):
+    DB = 'sqlite'
+
+
+class TestOnMariaDB(CloudTests, base.CloudTestCase):
+    DB = 'mariadb'
