@@ -361,21 +361,34 @@ class Cloud:
     def providers(self):
         """The device providers under this host's compute node, each with
         its inventories and traits.
+
+        The conductor may delete a provider between the listing and the
+        reads of its details (an unplugged device); the listing is then
+        taken again so the answer is one consistent snapshot.
         """
         client = self.placement.client()
+        while True:
+            devices = self._provider_snapshot(client)
+            if devices is not None:
+                return sorted(devices, key=lambda rp: rp['name'])
+
+    def _provider_snapshot(self, client):
+        """Providers with details, or None if one vanished meanwhile."""
         found = client.get('/resource_providers?in_tree=%s'
                            % self.compute_node).json()['resource_providers']
         devices = []
         for rp in found:
             if rp['uuid'] == self.compute_node:
                 continue
-            rp['inventories'] = client.get(
-                '/resource_providers/%s/inventories'
-                % rp['uuid']).json()['inventories']
-            rp['traits'] = client.get('/resource_providers/%s/traits'
-                                      % rp['uuid']).json()['traits']
+            for detail in ('inventories', 'traits'):
+                resp = client.get('/resource_providers/%s/%s'
+                                  % (rp['uuid'], detail), raise_exc=False)
+                if resp.status_code == 404:
+                    return None
+                resp.raise_for_status()
+                rp[detail] = resp.json()[detail]
             devices.append(rp)
-        return sorted(devices, key=lambda rp: rp['name'])
+        return devices
 
     def wait_for_providers(self, count, timeout=120):
         """Wait until exactly ``count`` device providers are in Placement.
