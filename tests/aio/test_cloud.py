@@ -20,19 +20,16 @@ Zun's own database (see ``test_contention``).
 """
 
 import json
-import threading
 import time
 import uuid
 
-import fixtures
 from zun.common import exception
-from zun.db import api as zun_db_api
 
 from aio import zun as aio_zun
 from cyborg_peripherals import contract
 from cyborg_peripherals.cdi import writer
 from tests.aio import base
-from tests.zun.test_driver import _OneCallAtATime
+from tests.zun import races
 
 
 #: How long the tests wait for the agent to notice something; a bound on
@@ -259,31 +256,20 @@ class CloudTests:
         self.assertEqual([arq], self.arqs(instance=container.uuid))
 
     def test_contention_for_identical_devices(self):
-        # Zun's database here is one SQLite file, which cannot hold two
-        # write transactions at once as zun-compute's real database can;
-        # serialize Zun's database calls, not the code under test.
-        self.useFixture(fixtures.MockPatchObject(
-            zun_db_api, 'IMPL', _OneCallAtATime(zun_db_api.IMPL)))
+        self.useFixture(races.serialized_zun_database())
         profile = self.serial_profile()
         contexts = [self.host.context('demo') for _i in range(10)]
         containers = [self.new_container(c, profile) for c in contexts]
-        together = threading.Barrier(len(containers))
         refused = {}
 
         def run(container, context):
-            together.wait()
             try:
                 self.host.start(context, self.host.create(context,
                                                           container))
             except exception.ZunException as e:
                 refused[container.uuid] = e
 
-        threads = [threading.Thread(target=run, args=args)
-                   for args in zip(containers, contexts)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        races.run_together(run, list(zip(containers, contexts)))
 
         final = [self.reload(x, c) for c, x in zip(containers, contexts)]
         running = [c for c in final if c.status == 'Running']

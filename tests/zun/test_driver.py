@@ -13,13 +13,11 @@
 """Creating containers with peripherals through Zun and the docker_oci
 driver, against real Docker and a Cyborg/Placement double."""
 
-import threading
-
 import fixtures
 from zun.common import exception
-from zun.db import api as zun_db_api
 
 from tests.zun import base
+from tests.zun import races
 
 
 class TestCreateWithDevices(base.ComputeHostTestCase):
@@ -88,11 +86,7 @@ class TestCreateWithDevices(base.ComputeHostTestCase):
         self.assertEqual(4, len(lookups), lookups)
 
     def test_two_containers_race_for_one_device(self):
-        # Zun's test database is one in-memory SQLite connection, which
-        # cannot hold two transactions at once as a real database can;
-        # serialize Zun's database calls, not the code under test.
-        self.useFixture(fixtures.MockPatchObject(
-            zun_db_api, 'IMPL', _OneCallAtATime(zun_db_api.IMPL)))
+        self.useFixture(races.serialized_zun_database())
         rc = self.add_peripherals(['hwrng'])
         self.add_profile('rng', rc)
         # Binding takes a few polls, so the loser's claim meets the
@@ -101,21 +95,14 @@ class TestCreateWithDevices(base.ComputeHostTestCase):
         contexts = [self.user_context(base.PROJECT, 'user-token')
                     for _i in range(2)]
         containers = [self.new_container('rng', context=c) for c in contexts]
-        together = threading.Barrier(2)
 
         def run(container, context):
-            together.wait()
             try:
                 self.start(self.create(container, context), context)
             except exception.ZunException:
                 pass   # The container's status says why.
 
-        threads = [threading.Thread(target=run, args=args)
-                   for args in zip(containers, contexts)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        races.run_together(run, list(zip(containers, contexts)))
 
         loser, winner = sorted((self.reload(c) for c in containers),
                                key=lambda c: c.status)
@@ -197,7 +184,7 @@ class TestFailuresLeaveNothing(base.ComputeHostTestCase):
             real_progress(cyborg, arq)
             if arq['state'] == 'Bound':
                 self.add_peripherals(['cpu-dma-latency'])
-        self.useFixture(base.fixtures.MockPatchObject(
+        self.useFixture(fixtures.MockPatchObject(
             base.cloud_double._Cyborg, '_progress', unplug_when_bound))
         reason = self.assertFailedCleanly('device-unknown')
         self.assertIn('Create the container again', reason)
@@ -243,20 +230,3 @@ class TestFailuresLeaveNothing(base.ComputeHostTestCase):
                           ('DELETE', base.cloud_double.SERVICE_TOKEN)],
                          privileged)
 
-
-class _OneCallAtATime:
-    """Proxy running one method call of the wrapped object at a time."""
-
-    def __init__(self, wrapped):
-        self._wrapped = wrapped
-        self._lock = threading.RLock()
-
-    def __getattr__(self, name):
-        attr = getattr(self._wrapped, name)
-        if not callable(attr):
-            return attr
-
-        def call(*args, **kwargs):
-            with self._lock:
-                return attr(*args, **kwargs)
-        return call
