@@ -85,6 +85,9 @@ class MariaDBServer(fixtures.Fixture):
 class MariaDBDatabase(fixtures.Fixture):
     """A uniquely named, empty MariaDB database, dropped afterwards."""
 
+    #: The cyborg-dbsync command that creates the current schema.
+    SCHEMA_COMMAND = 'upgrade'
+
     def _setUp(self):
         self.useFixture(MariaDBServer())
         self.name = 'cyborg_patches_%s' % uuid.uuid4().hex[:12]
@@ -102,6 +105,9 @@ class MariaDBDatabase(fixtures.Fixture):
 
 class SQLiteDatabase(fixtures.Fixture):
     """An empty SQLite database file."""
+
+    # Stock Cyborg's alembic chain cannot run on SQLite.
+    SCHEMA_COMMAND = 'create_schema'
 
     def _setUp(self):
         tmp = self.useFixture(fixtures.TempDir()).path

@@ -71,19 +71,17 @@ class NoPlacementService:
 class CyborgWithoutPlacement(fixtures.Fixture):
     """A fresh database of the patched Cyborg, and no Placement service.
 
-    ``database`` is a database fixture class of ``cyborg_db``;
-    ``dbsync`` the cyborg-dbsync command that creates the schema.
+    ``database`` is a database fixture class of ``cyborg_db``.
     """
 
-    def __init__(self, database, dbsync):
+    def __init__(self, database):
         super().__init__()
         self.database = database
-        self.dbsync = dbsync
 
     def _setUp(self):
         objects.register_all()
         url = self.useFixture(self.database()).url
-        cyborg_db.cyborg_dbsync(url, self.dbsync)
+        cyborg_db.cyborg_dbsync(url, self.database.SCHEMA_COMMAND)
         self.useFixture(cyborg_db.CyborgDatabase(url))
         self.placement = NoPlacementService()
         self.useFixture(fixtures.MockPatchObject(

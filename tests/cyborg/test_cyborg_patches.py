@@ -218,8 +218,8 @@ class _ConductorReportTests:
     def setUp(self):
         super().setUp()
         # No Placement service runs here: a named stand-in records calls.
-        self.placement = self.useFixture(placement_stub.CyborgWithoutPlacement(
-            self.DATABASE, self.DBSYNC)).placement
+        self.placement = self.useFixture(
+            placement_stub.CyborgWithoutPlacement(self.DATABASE)).placement
         self.conductor = manager.ConductorManager('cyborg-conductor', HOST)
 
     def _stored(self):
@@ -273,13 +273,10 @@ class _ConductorReportTests:
 
 class SQLiteConductorReportTest(_ConductorReportTests, cyborg_base.TestCase):
     DATABASE = cyborg_db.SQLiteDatabase
-    # Stock Cyborg's alembic chain cannot run on SQLite.
-    DBSYNC = 'create_schema'
 
 
 class MariaDBConductorReportTest(_ConductorReportTests, cyborg_base.TestCase):
     DATABASE = cyborg_db.MariaDBDatabase
-    DBSYNC = 'upgrade'
 
 
 class ObjectCompatTest(cyborg_base.TestCase):

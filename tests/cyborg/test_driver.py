@@ -53,8 +53,8 @@ class _DriverTests:
 
     def setUp(self):
         super().setUp()
-        self.placement = self.useFixture(placement_stub.CyborgWithoutPlacement(
-            self.DATABASE, self.DBSYNC)).placement
+        self.placement = self.useFixture(
+            placement_stub.CyborgWithoutPlacement(self.DATABASE)).placement
         self.cdi_dir = self.useFixture(fixtures.TempDir()).path
         self.flags(cdi_spec_dir=self.cdi_dir, group='peripherals')
         # Removals at once, unless a test is about the grace period.
@@ -234,10 +234,7 @@ class _DriverTests:
 
 class SQLiteDriverTest(_DriverTests, cyborg_base.TestCase):
     DATABASE = cyborg_db.SQLiteDatabase
-    # Stock Cyborg's alembic chain cannot run on SQLite.
-    DBSYNC = 'create_schema'
 
 
 class MariaDBDriverTest(_DriverTests, cyborg_base.TestCase):
     DATABASE = cyborg_db.MariaDBDatabase
-    DBSYNC = 'upgrade'
