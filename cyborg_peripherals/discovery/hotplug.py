@@ -17,16 +17,43 @@ peripherals are re-assembled in memory and the CDI spec is rewritten only
 if it changed.  The monitor is listening before the initial scan, so no
 event between the scan and the first poll is lost; if the kernel drops
 events (socket overflow), the watcher falls back to a full rescan.
+
+The state the watcher reports changes only once the CDI spec says the
+same; a spec that could not be written is written again, with backoff,
+until it is.  Unexpected errors are retried with backoff too, so a
+persistent fault costs a few log lines a minute, not a busy loop.
+
+The thread waits for events with ``select.select`` on the monitor's
+socket, not with pyudev's ``Monitor.poll``: that needs ``select.poll``,
+which eventlet's monkey patching removes (Cyborg agents before 17 run
+under eventlet), whereas a patched ``select.select`` cooperates with the
+agent's other green threads.
 """
 
 import dataclasses
+import errno
+import select
 import threading
+import time
 
 import pyudev
 from oslo_log import log as logging
 
 
 LOG = logging.getLogger(__name__)
+
+# Seconds the thread waits for an event before checking whether it must
+# stop or retry.
+POLL_INTERVAL = 0.5
+# Retries after a failure wait FIRST_RETRY seconds, doubling up to
+# MAX_RETRY.
+FIRST_RETRY = 0.5
+MAX_RETRY = 60.0
+
+
+def backoff(failures):
+    """Seconds to wait after ``failures`` failures in a row (>= 1)."""
+    return min(MAX_RETRY, FIRST_RETRY * 2 ** min(failures - 1, 16))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,6 +92,9 @@ class Watcher:
         self._monitor = None
         self._thread = None
         self._stop = threading.Event()
+        self._publish_failures = 0
+        # time.monotonic() at which to publish again after a failure.
+        self._retry_at = None
 
     @property
     def peripherals(self):
@@ -72,11 +102,35 @@ class Watcher:
             return list(self._peripherals)
 
     def _commit(self, peripherals):
-        """Record a new state; runs with the lock held."""
+        """Publish a new state, then record it; runs with the lock held.
+
+        On failure the previous state stands (it is what the spec still
+        says) and a retry is scheduled: reporting a device whose spec
+        entry is missing, or dropping one whose entry is still there,
+        would hand out devices containers cannot get or keep giving them
+        unplugged ones.
+        """
+        if self.publisher is not None:
+            try:
+                self.publisher.publish(peripherals)
+            except Exception as e:
+                self._publish_failures += 1
+                delay = backoff(self._publish_failures)
+                self._retry_at = time.monotonic() + delay
+                # One traceback, then one line per (backed-off) attempt.
+                LOG.error('Could not update the CDI spec (attempt %(n)d), '
+                          'retrying in %(delay).1f s: %(error)s',
+                          {'n': self._publish_failures, 'delay': delay,
+                           'error': e},
+                          exc_info=self._publish_failures == 1)
+                return Change()
+            if self._publish_failures:
+                LOG.info('Updated the CDI spec after %d failed attempts',
+                         self._publish_failures)
+        self._publish_failures = 0
+        self._retry_at = None
         change = diff(self._peripherals, peripherals)
         self._peripherals = peripherals
-        if self.publisher is not None:
-            self.publisher.publish(peripherals)
         return change
 
     def _notify(self, change):
@@ -89,6 +143,15 @@ class Watcher:
     def rescan(self):
         with self._lock:
             change = self._commit(self.inventory.scan(self.context))
+        self._notify(change)
+        return change
+
+    def retry_publish(self):
+        """Publish again if a failed publish is due for a retry."""
+        with self._lock:
+            if self._retry_at is None or time.monotonic() < self._retry_at:
+                return Change()
+            change = self._commit(self.inventory.peripherals())
         self._notify(change)
         return change
 
@@ -137,11 +200,22 @@ class Watcher:
             self._thread = None
 
     def poll_once(self, timeout):
-        """Wait up to ``timeout`` seconds for one event and apply it."""
+        """Wait up to ``timeout`` seconds for one event and apply it.
+
+        Only for a watcher that was started and then stopped (or for a
+        caller that owns the monitor): two readers of one monitor would
+        each see some of the events.
+        """
+        ready, _w, _x = select.select([self._monitor], [], [], timeout)
+        if not ready:
+            return None
         try:
-            device = self._monitor.poll(timeout=timeout)
+            # What Monitor.poll calls once the socket is readable.
+            device = self._monitor._receive_device()
         except OSError as e:
-            # ENOBUFS: the kernel dropped events; only a rescan is exact.
+            if e.errno != errno.ENOBUFS:
+                raise
+            # The kernel dropped events; only a rescan is exact.
             LOG.warning('udev monitor lost events (%s); rescanning', e)
             self.rescan()
             return None
@@ -149,9 +223,26 @@ class Watcher:
             return None
         return self.handle(device)
 
+    def _timeout(self):
+        retry_at = self._retry_at
+        if retry_at is None:
+            return POLL_INTERVAL
+        return max(0.0, min(POLL_INTERVAL, retry_at - time.monotonic()))
+
     def _run(self):
+        failures = 0
         while not self._stop.is_set():
             try:
-                self.poll_once(0.5)
+                if failures:
+                    # Events may have been lost while failing.
+                    self.rescan()
+                self.retry_publish()
+                self.poll_once(self._timeout())
+                failures = 0
             except Exception:
-                LOG.exception('Unexpected error handling a udev event')
+                failures += 1
+                delay = backoff(failures)
+                LOG.exception('Unexpected error following udev events '
+                              '(%(n)d in a row); retrying in %(delay).1f s',
+                              {'n': failures, 'delay': delay})
+                self._stop.wait(delay)
