@@ -21,6 +21,7 @@ from cyborg_peripherals import contract
 from cyborg_peripherals import privileged
 from cyborg_peripherals.cdi import spec
 from cyborg_peripherals.cdi import writer
+from cyborg_peripherals.conf import peripherals as peripherals_conf
 
 
 LOG = logging.getLogger(__name__)
@@ -68,6 +69,21 @@ class SpecPublisher:
         self._write = write or privileged.write_spec
         self._remove = remove or privileged.remove_spec
         self._current = _UNKNOWN
+
+    @classmethod
+    def from_config(cls, conf):
+        """The publisher of ``[peripherals] cdi_spec_dir``.
+
+        Raises :class:`ConfigError` naming the option if it is not an
+        absolute, normalized path.
+        """
+        directory = conf.peripherals.cdi_spec_dir
+        try:
+            writer.check_directory(directory)
+        except ValueError as e:
+            raise peripherals_conf.ConfigError(
+                '[peripherals] cdi_spec_dir: %s' % e) from None
+        return cls(directory)
 
     def publish(self, peripherals):
         """Make the spec describe ``peripherals``; True if it changed."""

@@ -16,11 +16,15 @@
                                 [--write-cdi]
     cyborg-peripherals watch [--format table|json] [--write-cdi]
                              [--max-changes N]
+
+Without ``--config-file`` the command reads the Cyborg agent's
+configuration when it can, so it shows what the agent would report.
 """
 
 import json
 import os
 import sys
+import tempfile
 import threading
 
 import pyudev
@@ -31,6 +35,7 @@ from oslo_privsep import priv_context
 from cyborg_peripherals import conf
 from cyborg_peripherals import privileged
 from cyborg_peripherals.cdi import publisher as publisher_mod
+from cyborg_peripherals.cdi import writer
 from cyborg_peripherals.cmd import render
 from cyborg_peripherals.conf import peripherals as peripherals_conf
 from cyborg_peripherals.discovery import hotplug
@@ -41,6 +46,21 @@ from cyborg_peripherals.emulation import testbed as testbed_mod
 
 CONF = conf.CONF
 LOG = logging.getLogger(__name__)
+
+#: Read when no --config-file is given, as cyborg-agent reads it.
+AGENT_CONFIG_FILE = '/etc/cyborg/cyborg.conf'
+
+USAGE = '%(prog)s [--config-file PATH] [--debug] {discover,watch} ...'
+
+DESCRIPTION = (
+    'Show the peripherals of this host as the Cyborg agent\'s '
+    'peripheral_driver finds them, and the device profile groups that '
+    'match them. Commands: "discover" lists them once (--emulated: those '
+    'of a bundled emulated edge kit instead); "watch" prints them, then '
+    'each change as devices are plugged and unplugged. "%(prog)s COMMAND '
+    '--help" shows the options of a command. Without --config-file, the '
+    'Cyborg agent\'s configuration (' + AGENT_CONFIG_FILE + ') is read if '
+    'it exists.')
 
 
 def _add_common(parser):
@@ -72,20 +92,34 @@ command_opt = cfg.SubCommandOpt('command', title='Commands',
 
 
 def _inventory():
-    try:
-        classes = peripherals_conf.load_classes(CONF)
-    except peripherals_conf.ConfigError as e:
-        raise SystemExit('error: configuration: %s' % e) from None
+    classes = peripherals_conf.load_classes(CONF)
     return inventory_mod.Inventory(classes, peripherals_conf.host(CONF))
+
+
+def _scratch_publisher():
+    """A publisher into a new directory, for the emulated kit's spec.
+
+    Its devices are not this host's: in the host's CDI directory their
+    spec would replace the real one that containers are given.
+    """
+    scratch = tempfile.mkdtemp(prefix='cyborg-peripherals-emulated-')
+    print('note: --emulated: writing the CDI spec of the emulated kit to '
+          '%s, not to [peripherals] cdi_spec_dir (%s)'
+          % (scratch, CONF.peripherals.cdi_spec_dir), file=sys.stderr)
+    return publisher_mod.SpecPublisher(scratch, write=writer.atomic_write,
+                                       remove=writer.remove)
 
 
 def _publisher():
     if not CONF.command.write_cdi:
         return None
+    if getattr(CONF.command, 'emulated', False):
+        return _scratch_publisher()
+    pub = publisher_mod.SpecPublisher.from_config(CONF)
     if os.geteuid() == 0:
         # Already root: fork the privileged daemon, no sudo needed.
         privileged.cdi_pctxt.start(method=priv_context.Method.FORK)
-    return publisher_mod.SpecPublisher(CONF.peripherals.cdi_spec_dir)
+    return pub
 
 
 def do_discover():
@@ -97,7 +131,12 @@ def do_discover():
     peripherals = _inventory().scan(pyudev.Context())
     pub = _publisher()
     if pub is not None:
-        pub.publish(peripherals)
+        try:
+            pub.publish(peripherals)
+        except Exception as e:
+            print('error: could not write the CDI spec in %s: %s'
+                  % (pub.directory, e), file=sys.stderr)
+            return 1
     if CONF.command.format == 'json':
         print(json.dumps([p.as_dict() for p in peripherals], indent=2))
     else:
@@ -130,6 +169,22 @@ def do_watch():
     return 0
 
 
+def _default_config_files():
+    """The agent's configuration, if this user may read it."""
+    if os.access(AGENT_CONFIG_FILE, os.R_OK):
+        return [AGENT_CONFIG_FILE]
+    if os.path.exists(AGENT_CONFIG_FILE):
+        print('note: cannot read %s; using the defaults (run as the agent\'s '
+              'user, or give --config-file)' % AGENT_CONFIG_FILE,
+              file=sys.stderr)
+    return []
+
+
+def _error(message):
+    print('error: %s' % message, file=sys.stderr)
+    return 1
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if '--emulated' in argv and not testbed_mod.under_wrapper():
@@ -145,10 +200,18 @@ def main(argv=None):
     logging.set_defaults(default_log_levels=logging.get_default_log_levels()
                          + ['oslo.privsep.daemon=WARN'])
     CONF.register_cli_opt(command_opt)
-    CONF(argv, project='cyborg-peripherals')
+    try:
+        CONF(argv, project='cyborg-peripherals', usage=USAGE,
+             description=DESCRIPTION,
+             default_config_files=_default_config_files())
+    except cfg.Error as e:
+        return _error('configuration: %s' % e)
     logging.setup(CONF, 'cyborg-peripherals')
     try:
         return CONF.command.func()
+    except (peripherals_conf.ConfigError, cfg.Error) as e:
+        return _error('configuration (%s): %s'
+                      % (', '.join(CONF.config_file) or 'defaults', e))
     except testbed_mod.NotAvailable as e:
         print('error: %s' % e, file=sys.stderr)
         return 2

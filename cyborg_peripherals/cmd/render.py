@@ -15,12 +15,21 @@
 import json
 
 
-_WIDTH = {'device': 34, 'identity': 44}
+# The identity column is never cut: devices of one model often differ
+# only in the last characters of their serial number.
+_DEVICE_WIDTH = 34
 
 
 def _cut(text, width):
+    """``text`` in at most ``width`` characters, cut in the middle.
+
+    Both ends stay: the USB ids at the start, the model at the end.
+    """
     text = text or ''
-    return text if len(text) <= width else text[:width - 1] + '…'
+    if len(text) <= width:
+        return text
+    head = (width - 1) // 2
+    return text[:head] + '…' + text[len(text) - (width - 1 - head):]
 
 
 def _device(p):
@@ -45,8 +54,8 @@ def table(peripherals):
     rows = [('CLASS', 'DEVICE', 'IDENTITY', 'NODES')]
     for p in peripherals:
         rows.append((p.device_class,
-                     _cut(_device(p), _WIDTH['device']),
-                     _cut(p.identity, _WIDTH['identity']),
+                     _cut(_device(p), _DEVICE_WIDTH),
+                     p.identity,
                      _nodes(p)))
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     lines = [('%-*s  %-*s  %-*s  %s' % (widths[0], r[0], widths[1], r[1],

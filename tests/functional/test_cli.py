@@ -14,7 +14,9 @@
 
 import json
 import os
+import re
 import select
+import shutil
 import subprocess
 import sys
 
@@ -26,6 +28,22 @@ from tests.functional import umockdev_fixture
 
 
 CLI = [sys.executable, '-m', 'cyborg_peripherals.cmd.cli']
+# The command with the agent's configuration file at a path of the test's
+# choosing, as /etc/cyborg/cyborg.conf is on an agent's host.
+CLI_WITH_AGENT_CONFIG = [
+    sys.executable, '-c',
+    'import sys; from cyborg_peripherals.cmd import cli; '
+    'cli.AGENT_CONFIG_FILE = sys.argv[1]; sys.exit(cli.main(sys.argv[2:]))']
+
+
+def ftdi_kit(serials):
+    """FTDI adapters of one model whose serials differ only at the end."""
+    kit = kit_mod.Kit()
+    for i, serial in enumerate(serials):
+        usb = kit.usb_device(str(i + 2), '0403', '6001', 'FTDI',
+                             'FT232R USB UART', serial=serial)
+        kit.tty(usb, 'ttyUSB%d' % i, 188)
+    return kit
 
 
 class TestDiscoverCommand(testtools.TestCase):
@@ -63,10 +81,115 @@ class TestDiscoverCommand(testtools.TestCase):
         with open(conf, 'w') as f:
             f.write('[peripherals]\nenabled_classes = Bad-Name\n')
         out = self.run_cli('--config-file', conf, 'discover')
-        self.assertNotEqual(0, out.returncode)
-        self.assertIn('error: configuration: [peripherals] enabled_classes',
-                      out.stderr)
+        self.assertConfigError(out, '[peripherals] enabled_classes')
+
+
+    def write_conf(self, text, name='cyborg-peripherals.conf'):
+        path = self.useFixture(fixtures.TempDir()).join(name)
+        with open(path, 'w') as f:
+            f.write(text)
+        return path
+
+    def assertConfigError(self, out, *texts):
+        self.assertEqual(1, out.returncode, out.stderr)
+        self.assertIn('error: configuration', out.stderr)
+        for text in texts:
+            self.assertIn(text, out.stderr)
         self.assertNotIn('Traceback', out.stderr)
+
+    def test_help_starts_with_a_description_and_the_commands(self):
+        out = self.run_cli('--help')
+        self.assertEqual(0, out.returncode, out.stderr)
+        head = out.stdout.split('options:')[0]
+        self.assertIn('peripherals of this host', head)
+        self.assertIn('"discover"', head)
+        self.assertIn('"watch"', head)
+        self.assertIn('/etc/cyborg/cyborg.conf', head)
+        # A usage line, not ten lines of logging options.
+        self.assertNotIn('--log-file', head)
+
+    def test_missing_config_file_is_one_line_error(self):
+        missing = os.path.join(self.useFixture(fixtures.TempDir()).path,
+                               'missing.conf')
+        out = self.run_cli('--config-file', missing, 'discover')
+        self.assertConfigError(out, missing)
+
+    def test_unparsable_config_file_is_one_line_error(self):
+        conf = self.write_conf('[peripherals\nenabled_classes = serial\n')
+        out = self.run_cli('--config-file', conf, 'discover')
+        self.assertConfigError(out, conf)
+
+    def test_bad_option_value_is_one_line_error(self):
+        conf = self.write_conf('[peripheral_class:serial]\n'
+                               'group_by = sideways\n')
+        out = self.run_cli('--config-file', conf, 'discover')
+        self.assertConfigError(out, 'group_by', 'sideways')
+
+    def test_relative_cdi_spec_dir_is_one_line_error(self):
+        conf = self.write_conf('[peripherals]\ncdi_spec_dir = run/cdi\n')
+        out = self.run_cli('--config-file', conf, 'discover', '--write-cdi')
+        self.assertConfigError(out, '[peripherals] cdi_spec_dir',
+                               'run/cdi')
+
+    def test_reads_the_agent_configuration_by_default(self):
+        start = kit_mod.Kit()
+        cam = start.usb_device('2', '046d', '082d', 'Logitech', 'C920',
+                               serial='A1')
+        start.camera(cam, 0)
+        usb = start.usb_device('3', '0403', '6001', 'FTDI', 'FT232R',
+                               serial='A2')
+        start.tty(usb, 'ttyUSB0', 188)
+        bed = self.useFixture(umockdev_fixture.Testbed(start))
+        env = dict(os.environ, UMOCKDEV_DIR=bed.testbed.get_root_dir())
+        agent_conf = self.write_conf('[peripherals]\n'
+                                     'enabled_classes = serial\n',
+                                     'cyborg.conf')
+
+        def classes(*args):
+            out = subprocess.run(
+                CLI_WITH_AGENT_CONFIG + [agent_conf] + list(args) +
+                ['discover', '--format', 'json'], capture_output=True,
+                text=True, timeout=120, env=env)
+            self.assertEqual(0, out.returncode, out.stderr)
+            return [p['class'] for p in json.loads(out.stdout)]
+
+        self.assertEqual(['serial'], classes())
+        # --config-file replaces it.
+        own = self.write_conf('[peripherals]\nenabled_classes = camera\n')
+        self.assertEqual(['camera'], classes('--config-file', own))
+        # No agent configuration: the defaults.
+        os.unlink(agent_conf)
+        self.assertEqual(['camera', 'serial'], sorted(classes()))
+
+    def test_table_shows_whole_identities(self):
+        serials = ['FT%s%d' % ('0' * 40, i) for i in (1, 2)]
+        bed = self.useFixture(umockdev_fixture.Testbed(ftdi_kit(serials)))
+        env = dict(os.environ, UMOCKDEV_DIR=bed.testbed.get_root_dir())
+        out = self.run_cli('discover', env=env)
+        self.assertEqual(0, out.returncode, out.stderr)
+        rows = [line for line in out.stdout.splitlines()
+                if line.startswith('serial ')]
+        self.assertEqual(2, len(rows))
+        for serial in serials:
+            self.assertEqual(1, sum(serial in row for row in rows), rows)
+
+    def test_emulated_spec_never_goes_to_the_host_cdi_dir(self):
+        host_cdi = os.path.join(self.useFixture(fixtures.TempDir()).path,
+                                'cdi')
+        conf = self.write_conf('[peripherals]\ncdi_spec_dir = %s\n'
+                               % host_cdi)
+        out = self.run_cli('--config-file', conf, 'discover', '--emulated',
+                           '--write-cdi', '--format', 'json')
+        self.assertEqual(0, out.returncode, out.stderr)
+        self.assertFalse(os.path.exists(host_cdi))
+        m = re.search(r'writing the CDI spec of the emulated kit to (\S+), '
+                      r'not to \[peripherals\] cdi_spec_dir', out.stderr)
+        self.assertIsNotNone(m, out.stderr)
+        scratch = m.group(1)
+        self.addCleanup(shutil.rmtree, scratch)
+        with open(os.path.join(scratch, 'openstack.org-peripheral.json')) as f:
+            spec = json.load(f)
+        self.assertEqual(len(json.loads(out.stdout)), len(spec['devices']))
 
 
 class TestWatchCommand(testtools.TestCase):
