@@ -42,6 +42,7 @@ from cyborg.objects.driver_objects import driver_attribute
 from cyborg.objects.driver_objects import driver_controlpath_id
 from cyborg.objects.driver_objects import driver_deployable
 from cyborg.objects.driver_objects import driver_device
+from oslo_config import cfg
 from oslo_log import log as logging
 
 from cyborg_peripherals import conf as peripherals_conf_mod
@@ -111,8 +112,8 @@ class PeripheralDriver(generic.GenericDriver):
     def _make_watcher():
         classes = peripherals_conf.load_classes(peripherals_conf_mod.CONF)
         inv = inventory_mod.Inventory(classes, CONF.host)
-        pub = publisher_mod.SpecPublisher(
-            peripherals_conf_mod.CONF.peripherals.cdi_spec_dir)
+        pub = publisher_mod.SpecPublisher.from_config(
+            peripherals_conf_mod.CONF)
         return hotplug.Watcher(inv, publisher=pub)
 
     def discover(self):
@@ -124,7 +125,9 @@ class PeripheralDriver(generic.GenericDriver):
                 if not self._watcher.running:
                     self._watcher.start()
                 peripherals = self._with_vanished(self._watcher.peripherals)
-            except peripherals_conf.ConfigError as e:
+            except (peripherals_conf.ConfigError, cfg.Error) as e:
+                # The agent keeps running its other drivers; this one
+                # reports what it last could until the file is fixed.
                 LOG.error('Peripheral discovery is misconfigured: %s', e)
                 return list(self._devices)
             if peripherals != self._reported:

@@ -192,8 +192,50 @@ class _DriverTests:
         self.assertEqual(before, self.stored('edge-1'))
         self.plug_ftdi_back()
         self.wait_for_spec(lambda text: '/dev/ttyUSB1' in text)
-        self.report('edge-1', drv.discover())
+        devices = drv.discover()
+        # Back, and reported once: not also as the vanished one.
+        names = [d.deployable_list[0].name for d in devices]
+        self.assertEqual(sorted(before), sorted(names))
+        self.report('edge-1', devices)
         self.assertEqual(before, self.stored('edge-1'))
+
+    def test_removal_grace_period_is_in_seconds(self):
+        self.flags(removal_grace_period=2, group='peripherals')
+        drv, devices = self.agent('edge-1')
+        self.assertEqual(10, len(devices))
+        self.unplug_usb('6089')
+        deadline = time.monotonic() + 10
+        while len(drv._watcher.peripherals) != 9:
+            if time.monotonic() > deadline:
+                self.fail('the watcher never saw the unplug')
+            time.sleep(0.05)
+        # The grace starts when discover() first misses the device: it
+        # is not dropped at once ...
+        self.assertEqual(10, len(drv.discover()))
+        self.assertEqual(10, len(drv.discover()))
+        # ... and is dropped after two seconds (not two minutes).
+        self.wait_for(drv, lambda d: len(d) == 9)
+
+    def test_relative_cdi_spec_dir_is_a_logged_configuration_error(self):
+        log = self.useFixture(fixtures.FakeLogger())
+        self.flags(cdi_spec_dir='run/cdi', group='peripherals')
+        drv = load_driver()
+        self.assertEqual([], drv.discover())
+        self.assertIn('Peripheral discovery is misconfigured: '
+                      '[peripherals] cdi_spec_dir', log.output)
+        self.assertIn('run/cdi', log.output)
+
+    def test_bad_option_value_is_a_logged_configuration_error(self):
+        log = self.useFixture(fixtures.FakeLogger())
+        # As if cyborg.conf said so: the value fails only when read.
+        self.cfg_fixture.conf.clear_override('removal_grace_period',
+                                             group='peripherals')
+        self.cfg_fixture.load_raw_values(group='peripherals',
+                                         removal_grace_period='soon')
+        drv, devices = self.agent('edge-1')
+        self.assertEqual([], devices)
+        self.assertIn('Peripheral discovery is misconfigured', log.output)
+        self.assertIn('removal_grace_period', log.output)
 
     def test_removed_device_is_removed(self):
         drv, devices = self.agent('edge-1')
