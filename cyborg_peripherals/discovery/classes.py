@@ -27,8 +27,14 @@ Operators add classes, or narrow built-in ones, with match rules (see
 
 import dataclasses
 import fnmatch
+import os
+
+from oslo_log import log as logging
 
 from cyborg_peripherals.discovery import sdr
+
+
+LOG = logging.getLogger(__name__)
 
 
 PRIMARY = 'primary'
@@ -109,8 +115,84 @@ class SDRClass(DeviceClass):
         return ('MODEL', model) if model else ()
 
 
+# The kernel's HID_MAX_DESCRIPTOR_SIZE.
+MAX_HID_DESCRIPTOR = 4096
+# Generic Desktop usages of HID application collections that make an
+# interface a keyboard or a mouse (HID Usage Tables, section 4).
+KEYBOARD_OR_MOUSE_USAGES = frozenset({
+    0x00010002,  # Mouse
+    0x00010006,  # Keyboard
+    0x00010007,  # Keypad
+})
+
+
+def hid_application_usages(descriptor):
+    """The usage (page << 16 | id) of each application collection.
+
+    ``descriptor`` is a HID report descriptor (bytes), which the device
+    itself supplies; raises ValueError if it is malformed.
+    """
+    usages = []
+    page, stack, local = 0, [], []
+    i = 0
+    while i < len(descriptor):
+        prefix = descriptor[i]
+        if prefix == 0xFE:
+            # Long item: size, tag, data; no long items are defined.
+            if i + 1 >= len(descriptor):
+                raise ValueError('truncated long item at byte %d' % i)
+            i += 3 + descriptor[i + 1]
+            continue
+        size = (0, 1, 2, 4)[prefix & 3]
+        if i + 1 + size > len(descriptor):
+            raise ValueError('truncated item at byte %d' % i)
+        value = int.from_bytes(descriptor[i + 1:i + 1 + size], 'little')
+        kind, tag = (prefix >> 2) & 3, prefix >> 4
+        if kind == 1:  # global
+            if tag == 0:
+                page = value
+            elif tag == 10:  # Push
+                stack.append(page)
+            elif tag == 11:  # Pop
+                if not stack:
+                    raise ValueError('Pop without Push at byte %d' % i)
+                page = stack.pop()
+        elif kind == 2 and tag == 0:  # local Usage
+            local.append((size, value))
+        elif kind == 0:  # main item: uses the locals before it
+            if tag == 10 and value == 1 and local:  # Collection(App)
+                size_, usage = local[0]
+                usages.append(usage if size_ == 4 else page << 16 | usage)
+            local = []
+        i += 1 + size
+    if i != len(descriptor):
+        raise ValueError('truncated long item')
+    return usages
+
+
+def read_hid_descriptor(record):
+    """The report descriptor of a hidraw node's HID device, or None.
+
+    Read from sysfs directly: libudev returns attributes as C strings,
+    which end at the first zero byte of a binary one.
+    """
+    hid_path = record.sys_path.rsplit('/', 2)[0]
+    try:
+        with open(os.path.join(hid_path, 'report_descriptor'), 'rb') as f:
+            return f.read(MAX_HID_DESCRIPTOR + 1)
+    except OSError:
+        return None
+
+
 class HIDClass(DeviceClass):
-    """hidraw behind USB, but never a keyboard or a mouse."""
+    """hidraw behind USB, but never a keyboard or a mouse.
+
+    A hidraw node reads every report of its interface: a keyboard's
+    would hand a container the host's keystrokes.  What the interface is
+    comes from its report descriptor; a descriptor that cannot be parsed
+    is refused too.  Boot-protocol keyboards and mice are refused even
+    without one.
+    """
 
     def _role(self, record):
         if not record.props.get('DEVNAME'):
@@ -120,6 +202,16 @@ class HIDClass(DeviceClass):
                 record.usb_interface_attribute('bInterfaceProtocol') in (
                     '01', '02'):
             return None
+        descriptor = read_hid_descriptor(record)
+        if descriptor is not None:
+            try:
+                usages = hid_application_usages(descriptor)
+            except ValueError as e:
+                LOG.warning('Not offering %s: its HID report descriptor '
+                            'is malformed (%s)', record.sys_path, e)
+                return None
+            if KEYBOARD_OR_MOUSE_USAGES.intersection(usages):
+                return None
         return PRIMARY
 
 

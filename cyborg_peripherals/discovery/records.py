@@ -123,6 +123,23 @@ class Record:
         """A sysfs attribute of this device as text, or None."""
         return _read_attribute(self._device, name)
 
+    def ancestor_attribute(self, name):
+        """Attribute ``name`` of the nearest device that has it, as text.
+
+        This device first, then its parents, as udev's ATTRS.  None if
+        no device has it.
+        """
+        device = self._device
+        while device is not None:
+            value = _read_attribute(device, name)
+            if value is not None:
+                return value
+            try:
+                device = device.parent
+            except (OSError, KeyError):
+                return None
+        return None
+
     def usb_interface_attribute(self, name):
         """A sysfs attribute of the USB interface above, or None."""
         if self._device is None or self.usb_interface is None:

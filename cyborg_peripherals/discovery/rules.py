@@ -13,8 +13,10 @@
 """Operator match rules, in a small udev-like syntax.
 
 A rule is ``KEY==GLOB`` or ``KEY!=GLOB`` where KEY is ``KERNEL`` (the
-kernel name), ``DEVTYPE``, ``ENV{PROPERTY}`` (a udev property) or
-``ATTR{name}`` (a sysfs attribute of the device itself).
+kernel name), ``DEVTYPE``, ``ENV{PROPERTY}`` (a udev property),
+``ATTR{name}`` (a sysfs attribute of the device itself) or ``ATTRS{name}``
+(as in udev: the attribute of the device or of the nearest device above
+it that has one, such as the ``idVendor`` of its USB device).
 
 One glob semantics everywhere: Python's ``fnmatch.fnmatchcase`` against
 the *whole* value, case-sensitive (``*``, ``?``, ``[...]``; no regular
@@ -27,9 +29,10 @@ import re
 
 
 _RULE_RE = re.compile(
-    r'^\s*(?P<key>KERNEL|DEVTYPE|ENV\{(?P<env>[A-Za-z0-9_]+)\}|'
-    r'ATTR\{(?P<attr>[A-Za-z0-9_.:-]+)\})\s*(?P<op>==|!=)\s*'
-    r'"?(?P<glob>[^"]*)"?\s*$')
+    r'\A\s*(?P<key>KERNEL|DEVTYPE|ENV\{(?P<env>[A-Za-z0-9_]+)\}|'
+    r'ATTR\{(?P<attr>[A-Za-z0-9_.:-]+)\}|'
+    r'ATTRS\{(?P<attrs>[A-Za-z0-9_.:-]+)\})\s*(?P<op>==|!=)\s*'
+    r'"?(?P<glob>[^"]*)"?\s*\Z')
 
 
 class InvalidRule(ValueError):
@@ -44,13 +47,16 @@ class Rule:
         if not m:
             raise InvalidRule(
                 'invalid match rule %r: expected KERNEL, DEVTYPE, '
-                'ENV{NAME} or ATTR{name}, then == or !=, then a glob'
+                'ENV{NAME}, ATTR{name} or ATTRS{name}, then == or !=, '
+                'then a glob'
                 % text)
         self.text = text.strip()
         if m.group('env'):
             self.kind, self.name = 'env', m.group('env')
         elif m.group('attr'):
             self.kind, self.name = 'attr', m.group('attr')
+        elif m.group('attrs'):
+            self.kind, self.name = 'attrs', m.group('attrs')
         else:
             self.kind, self.name = m.group('key').lower(), None
         self.negate = m.group('op') == '!='
@@ -61,6 +67,8 @@ class Rule:
             return record.props.get(self.name)
         if self.kind == 'attr':
             return record.attribute(self.name)
+        if self.kind == 'attrs':
+            return record.ancestor_attribute(self.name)
         if self.kind == 'kernel':
             return record.sys_name
         return record.props.get('DEVTYPE')

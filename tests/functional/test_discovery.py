@@ -323,3 +323,80 @@ class TestOperatorClasses(DiscoveryTestCase):
         e = self.assertRaises(peripherals_conf.ConfigError,
                               peripherals_conf.load_classes, conf.CONF)
         self.assertIn('[peripheral_class:lidar] match', str(e))
+
+
+# HID report descriptors, as devices send them (HID 1.11, appendix B).
+KEYBOARD = bytes.fromhex(
+    '05010906a101050719e029e715002501750195088102950175088103'
+    '95057501050819012905910295017503910395067508150025650507'
+    '190029658100c0')
+MOUSE = bytes.fromhex(
+    '05010902a1010901a100050919012903150025019503750181029501'
+    '750581030501093009311581257f750895028106c0c0')
+RELAY = bytes.fromhex('06a0ff0901a1010901150026ff0075089508810209029508'
+                      '9102c0')
+# Media keys first, then a keyboard: a wireless dongle's second interface.
+MEDIA_AND_KEYBOARD = bytes.fromhex(
+    '050c0901a1011500250175019508810ac0') + KEYBOARD
+
+
+class DescribedHID(kit_mod.Paragraph):
+    """A HID device with its report descriptor.
+
+    The descriptor is binary: umockdev's ``H:`` line, in hex.
+    """
+
+    def __init__(self, para, descriptor):
+        super().__init__(para.sys_path, para.node, para.props, para.attrs)
+        self.descriptor = descriptor
+
+    def text(self):
+        return super().text() + 'H: report_descriptor=%s\n' % (
+            self.descriptor.hex())
+
+
+def hid(kit, port, pid, index, descriptor):
+    """A USB HID device of no boot protocol, described by ``descriptor``."""
+    usb = kit.usb_device(port, '05e0', pid, 'Acme', 'HID %s' % pid)
+    node = kit.hidraw(usb, index)
+    hid_path = node.rsplit('/', 2)[0]
+    (i,) = [i for i, p in enumerate(kit.paragraphs)
+            if p.sys_path == hid_path]
+    kit.paragraphs[i] = DescribedHID(kit.paragraphs[i], descriptor)
+
+
+class TestHIDKeyboards(DiscoveryTestCase):
+    """A hidraw node reads every report: a keyboard's are keystrokes."""
+
+    def setUp(self):
+        super().setUp()
+        self.logs = self.useFixture(fixtures.FakeLogger())
+        kit = kit_mod.Kit()
+        hid(kit, '2', '1200', 0, KEYBOARD)
+        hid(kit, '3', '1201', 1, MOUSE)
+        hid(kit, '4', '1202', 2, RELAY)
+        hid(kit, '5', '1203', 3, MEDIA_AND_KEYBOARD)
+        hid(kit, '6', '1204', 4, RELAY[:-2])
+        self.bed = self.useFixture(umockdev_fixture.Testbed(kit))
+
+    def test_only_what_is_no_keyboard_or_mouse_is_offered(self):
+        found = self.scan()
+        self.assertEqual([('hid', '/dev/hidraw2')],
+                         [(p.device_class, n.path)
+                          for p in found for n in p.nodes])
+        # The truncated descriptor is refused, and said so.
+        self.assertIn('/1-6:1.0/0003:05E0:1204.0005/hidraw/hidraw4: its '
+                      'HID report descriptor is malformed', self.logs.output)
+
+    def test_operator_opts_in_one_keyboard_model_by_usb_ids(self):
+        # A barcode scanner that types what it reads, for example.
+        self.flags(enabled_classes=['hid', 'scanner'])
+        self.flags(group='peripheral_class:scanner', subsystem='hidraw',
+                   group_by='usb_interface',
+                   match=['ATTRS{idVendor}==05e0',
+                          'ATTRS{idProduct}==1200'])
+        found = self.scan()
+        self.assertEqual([('hid', '/dev/hidraw2'),
+                          ('scanner', '/dev/hidraw0')],
+                         sorted((p.device_class, n.path)
+                                for p in found for n in p.nodes))

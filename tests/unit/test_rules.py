@@ -10,10 +10,13 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Operator match rules and sysfs path parsing."""
+"""Operator match rules, HID descriptors and sysfs path parsing."""
 
 import testtools
+from hypothesis import given
+from hypothesis import strategies as st
 
+from cyborg_peripherals.discovery import classes
 from cyborg_peripherals.discovery import records
 from cyborg_peripherals.discovery import rules
 
@@ -45,10 +48,17 @@ class TestRules(testtools.TestCase):
 
     def test_invalid_rules_say_what_is_expected(self):
         for text in ('SUBSYSTEM==tty', 'ENV{A}=b', 'RUN+="/bin/sh"',
-                     'ATTRS{idVendor}==1d50', ''):
+                     'ATTRS{idVendor}=1d50', 'KERNEL==a"b', ''):
             e = self.assertRaises(rules.InvalidRule, rules.Rule, text)
-            self.assertIn('KERNEL, DEVTYPE, ENV{NAME} or ATTR{name}',
-                          str(e))
+            self.assertIn('KERNEL, DEVTYPE, ENV{NAME}, ATTR{name} or '
+                          'ATTRS{name}', str(e))
+
+    def test_attrs_of_a_device_that_has_none_is_missing(self):
+        # Without a udev device (nothing above it) no attribute exists.
+        self.assertFalse(
+            rules.Rule('ATTRS{idVendor}==*').matches(record()))
+        self.assertTrue(
+            rules.Rule('ATTRS{idVendor}!=05e0').matches(record()))
 
 
 class TestUsbPaths(testtools.TestCase):
@@ -67,3 +77,43 @@ class TestUsbPaths(testtools.TestCase):
                          records.usb_paths(base + '/1-2'))
         self.assertEqual((None, None), records.usb_paths(
             '/sys/devices/platform/soc/fe200000.gpio/gpiochip0'))
+
+
+KEYBOARD = 0x00010006
+
+
+class TestHIDDescriptors(testtools.TestCase):
+
+    def usages(self, hex_text):
+        return classes.hid_application_usages(bytes.fromhex(hex_text))
+
+    def test_application_collections(self):
+        # Consumer control (media keys), then a keyboard; the mouse's
+        # inner physical collection is not an application.
+        self.assertEqual([0x000C0001, KEYBOARD], self.usages(
+            '050c0901a101c0' '05010906a101c0'))
+        self.assertEqual([0x00010002], self.usages(
+            '05010902a1010901a100c0c0'))
+
+    def test_extended_usage_carries_its_page(self):
+        # Usage (4 bytes) 0x00010006 under a vendor page is a keyboard.
+        self.assertEqual([KEYBOARD], self.usages('06a0ff0b06000100a101c0'))
+
+    def test_push_and_pop_restore_the_page(self):
+        # Page 0x0C, Push, page 1, Pop: usage 6 is on page 0x0C again.
+        self.assertEqual([0x000C0006], self.usages('050ca40501b40906a101c0'))
+
+    def test_long_items_are_skipped(self):
+        self.assertEqual([KEYBOARD], self.usages('fe02aa0102' '05010906a101c0'))
+
+    def test_malformed_descriptors_are_errors(self):
+        for text in ('05', '0601', '0b060001', 'fe05aa01', 'b4'):
+            self.assertRaises(ValueError, self.usages, text)
+
+    @given(st.binary(max_size=512))
+    def test_any_bytes_give_usages_or_value_error(self, data):
+        try:
+            usages = classes.hid_application_usages(data)
+        except ValueError:
+            return
+        self.assertTrue(all(0 <= u < 1 << 32 for u in usages))
