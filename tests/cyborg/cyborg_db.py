@@ -82,6 +82,19 @@ class MariaDBServer(fixtures.Fixture):
             time.sleep(0.5)
 
 
+class CitestAccount(fixtures.Fixture):
+    """MariaDB with the account oslo.db's opportunistic tests look for.
+
+    Cyborg's MySQL tests (its migration walk among them) skip unless
+    openstack_citest/openstack_citest can log in; tools/ creates it.
+    """
+
+    def _setUp(self):
+        self.useFixture(MariaDBServer())
+        subprocess.run([os.path.join(TOP, 'tools', 'setup-mariadb-citest')],
+                       check=True, capture_output=True)
+
+
 class MariaDBDatabase(fixtures.Fixture):
     """A uniquely named, empty MariaDB database, dropped afterwards."""
 

@@ -17,10 +17,12 @@ Install it first with ``tools/install-cyborg PYTHON``.
 
 import json
 import os
+import uuid
 
 # cyborg.tests selects oslo.service's threading backend, which must
 # happen before any other cyborg module selects the default one.
 import cyborg.tests  # noqa: F401
+import fixtures
 
 # Registers [keystone_authtoken], which cyborg.tests.base needs.
 import keystonemiddleware.auth_token  # noqa: F401
@@ -28,6 +30,7 @@ import sqlalchemy as sa
 from cyborg import objects
 from cyborg.common import constants
 from cyborg.common import exception
+from cyborg.common import nova_client
 from cyborg.conductor import manager
 from cyborg.objects import base as objects_base
 from cyborg.objects.driver_objects import driver_attach_handle
@@ -187,6 +190,26 @@ class MariaDBMigrationTest(_MigrationTests, cyborg_base.TestCase):
                               sa.Text)
 
 
+class MariaDBModelSchemaTest(cyborg_base.TestCase):
+    """The schema Cyborg builds from its models, on MariaDB.
+
+    MariaDB enforces VARCHAR lengths (strict mode) where SQLite ignores
+    them, so only here does a long attach_info show that the models, not
+    just the migration, made the column TEXT.
+    """
+
+    def test_long_attach_info(self):
+        objects.register_all()
+        url = self.useFixture(cyborg_db.MariaDBDatabase()).url
+        cyborg_db.cyborg_dbsync(url, 'create_schema')
+        self.useFixture(cyborg_db.CyborgDatabase(url))
+        attach_info = _long_attach_info()
+        handle = _store_peripheral(self.context, attach_info)
+        self.assertEqual(
+            attach_info,
+            objects.AttachHandle.get(self.context, handle.uuid).attach_info)
+
+
 def _peripheral(name, device_class):
     """A PERIPHERAL DriverDevice as our driver reports it."""
     attach_info = contract.AttachInfo.for_device(name, device_class).encode()
@@ -276,6 +299,120 @@ class SQLiteConductorReportTest(_ConductorReportTests, cyborg_base.TestCase):
 
 
 class MariaDBConductorReportTest(_ConductorReportTests, cyborg_base.TestCase):
+    DATABASE = cyborg_db.MariaDBDatabase
+
+
+class NoNovaService:
+    """Stands in for Nova's API as Cyborg's NovaAPI reaches it: no Nova
+    runs here.  Records the external events posted and answers each post
+    with ``status`` (Nova answers 404 when it knows no such server).
+    """
+
+    def __init__(self):
+        self.posted = []
+        self.status = 200
+
+    def post(self, url, json=None):
+        self.posted.append((url, json))
+        return type('Response', (), {'status_code': self.status,
+                                     'text': '', 'json': lambda self: {}})()
+
+
+class _BindNotificationTests:
+    """Whom the conductor tells that an instance's ARQs are bound.
+
+    Real conductor bind path (``ConductorManager.arq_apply_patch``) on a
+    real database holding what the driver reported: a peripheral with an
+    OCI handle and a PCI GPU.  Only Nova is a stand-in.
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(placement_stub.CyborgWithoutPlacement(self.DATABASE))
+        self.nova = NoNovaService()
+        self.useFixture(fixtures.MockPatchObject(
+            nova_client.utils, 'get_sdk_adapter',
+            lambda service_type: self.nova))
+        self.conductor = manager.ConductorManager('cyborg-conductor', HOST)
+        camera = _peripheral('cam0', 'camera')
+        gpu = stock_cyborg_db.gpu(HOST, '3b')
+        self.conductor.report_data(self.context, HOST, [camera, gpu])
+        self.rps = {
+            'camera': self.conductor.get_rp_uuid_from_obj(
+                camera.deployable_list[0]),
+            'gpu': self.conductor.get_rp_uuid_from_obj(
+                gpu.deployable_list[0]),
+        }
+        self.profiles = {}
+        for name, rc in (('camera', 'CUSTOM_PERIPHERAL_CAMERA'),
+                         ('gpu', 'PGPU')):
+            profile = objects.DeviceProfile(
+                self.context, name=name,
+                groups=[{'resources:%s' % rc: '1'}])
+            profile.create(self.context)
+            self.profiles[name] = profile
+
+    def _bind(self, devices, consumer_type=None):
+        """Bind one new ARQ per device to a new instance; its ARQs."""
+        instance = str(uuid.uuid4())
+        patch_list, valid_fields = {}, {}
+        for device in devices:
+            profile = self.profiles[device]
+            arq = objects.ExtARQ(self.context, arq=objects.ARQ(
+                self.context, device_profile_name=profile.name,
+                device_profile_group_id=0,
+                project_id=self.context.project_id))
+            arq.create(self.context, profile.id)
+            fields = {'hostname': HOST, 'device_rp_uuid': self.rps[device],
+                      'instance_uuid': instance}
+            patch_list[arq.arq.uuid] = [
+                {'op': 'add', 'path': '/' + k, 'value': v}
+                for k, v in fields.items()]
+            if consumer_type:
+                fields['consumer_type'] = consumer_type
+            valid_fields[arq.arq.uuid] = fields
+        self.conductor.arq_apply_patch(self.context, patch_list,
+                                       valid_fields)
+        return instance, [objects.ExtARQ.get(self.context, u).arq
+                          for u in patch_list]
+
+    def _events(self):
+        return [(event['server_uuid'], event['tag'], event['status'])
+                for url, body in self.nova.posted
+                for event in body['events']]
+
+    def test_container_is_not_notified(self):
+        for devices in (['camera'], ['gpu']):
+            instance, arqs = self._bind(
+                devices, constants.ARQ_CONSUMER_CONTAINER)
+            self.assertEqual([constants.ARQ_BOUND], [a.state for a in arqs])
+        # Neither an OCI nor a PCI handle makes a container Nova's.
+        self.assertEqual([], self.nova.posted)
+
+    def test_nova_server_with_pci_and_oci_arqs_is_notified(self):
+        instance, arqs = self._bind(['gpu', 'camera'])
+        self.assertEqual({constants.AH_TYPE_PCI, constants.AH_TYPE_OCI},
+                         {a.attach_handle_type for a in arqs})
+        self.assertEqual(
+            sorted((instance, a.uuid, constants.ARQ_BIND_STATUS_FINISH)
+                   for a in arqs),
+            sorted(self._events()))
+
+    def test_nova_404_keeps_the_binding(self):
+        # Nova knows no such server, e.g. it was deleted meanwhile.
+        self.nova.status = 404
+        instance, arqs = self._bind(['gpu'], constants.ARQ_CONSUMER_NOVA)
+        self.assertEqual(1, len(self.nova.posted))
+        self.assertEqual([constants.ARQ_BOUND], [a.state for a in arqs])
+
+
+class SQLiteBindNotificationTest(_BindNotificationTests,
+                                 cyborg_base.TestCase):
+    DATABASE = cyborg_db.SQLiteDatabase
+
+
+class MariaDBBindNotificationTest(_BindNotificationTests,
+                                  cyborg_base.TestCase):
     DATABASE = cyborg_db.MariaDBDatabase
 
 
