@@ -156,11 +156,16 @@ class CyborgClient:
         return resp.json()['arqs']
 
     def bind(self, bindings):
+        # API 2.4 (our Cyborg patch series): the instance is a container,
+        # so Cyborg does not send Nova an event for a server it lacks.
         self._call('bind accelerator requests', 'PATCH',
                    '/accelerator_requests', (202,), json={
                        arq: [{'op': 'add', 'path': '/' + k, 'value': v}
-                             for k, v in sorted(fields.items())]
-                       for arq, fields in bindings.items()})
+                             for k, v in sorted(dict(
+                                 fields, consumer_type='container').items())]
+                       for arq, fields in bindings.items()},
+                   microversion='2.4',
+                   microversion_service_type=cyborg_conf.SERVICE_TYPE)
 
     def resolved(self, instance):
         """The instance's ARQs once all are resolved, else None."""
