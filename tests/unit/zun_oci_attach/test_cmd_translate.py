@@ -62,10 +62,12 @@ class TestTranslateCommand(base.SpecTestCase):
                          'is 1:3, the spec says 1:5\n', err)
 
     def test_cdi_dir_overrides_the_config(self):
-        rc, _out, err = self.run_cli('--cdi-dir', '/nonexistent')
+        # Under a fresh directory: it surely does not exist.
+        missing = os.path.join(self.cdi_dir, 'missing')
+        rc, _out, err = self.run_cli('--cdi-dir', missing)
         self.assertEqual(1, rc)
         self.assertIn('spec-missing', err)
-        self.assertIn('/nonexistent', err)
+        self.assertIn(missing, err)
 
     def test_policy_comes_from_the_config_file(self):
         self.write_spec(deviceNodes=[base.NULL],
