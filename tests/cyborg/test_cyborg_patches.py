@@ -17,6 +17,7 @@ Install it first with ``tools/install-cyborg PYTHON``.
 
 import json
 import os
+import re
 import uuid
 
 # cyborg.tests selects oslo.service's threading backend, which must
@@ -414,6 +415,28 @@ class SQLiteBindNotificationTest(_BindNotificationTests,
 class MariaDBBindNotificationTest(_BindNotificationTests,
                                   cyborg_base.TestCase):
     DATABASE = cyborg_db.MariaDBDatabase
+
+
+class PatchFilesTest(cyborg_base.TestCase):
+    """The series is ready for Gerrit, and carries no one's identity."""
+
+    def test_gerrit_metadata(self):
+        change_ids = []
+        for path in cyborg_db.patch_series():
+            with open(path) as f:
+                message = f.read().split('\n---\n', 1)[0]
+            name = os.path.basename(path)
+            self.assertTrue(message.startswith('Subject: [PATCH'), name)
+            # The submitter supplies author and sign-off (contributor
+            # guide), so no placeholder identity can be submitted.
+            self.assertEqual(
+                [], re.findall(r'^(?:From|Date|Signed-off-by):.*$',
+                               message, re.MULTILINE), name)
+            found = re.findall(r'^Change-Id: (I[0-9a-f]{40})$', message,
+                               re.MULTILINE)
+            self.assertEqual(1, len(found), name)
+            change_ids += found
+        self.assertEqual(len(change_ids), len(set(change_ids)))
 
 
 class ObjectCompatTest(cyborg_base.TestCase):
