@@ -14,7 +14,8 @@
 
 A spec of a busy edge host (32 peripherals) is written to a temporary
 CDI directory; each attachment is one peripheral with four real nodes
-(/dev/null, zero, full, urandom) and two environment variables.  Prints
+(two real character devices, each under two names) and two environment
+variables.  Prints
 the median time of ``translate()`` and, as a same-process baseline, of
 reading and parsing the spec file alone, with their ratio.  The spec is
 read and checked at every attach, but the parse of unchanged bytes is
@@ -36,18 +37,22 @@ from zun_oci_attach import translation
 
 ROUNDS = 2000
 PERIPHERALS = 32
-NODES = (('/dev/null', 1, 3), ('/dev/zero', 1, 5), ('/dev/full', 1, 7),
-         ('/dev/urandom', 1, 9))
+#: (container path, host node, major, minor): nodes the policy allows.
+NODES = (('/dev/sdr0', '/dev/hwrng', 10, 183),
+         ('/dev/sdr1', '/dev/cpu_dma_latency', 10, 259),
+         ('/dev/sdr2', '/dev/hwrng', 10, 183),
+         ('/dev/sdr3', '/dev/cpu_dma_latency', 10, 259))
 
 
 def _spec_bytes():
     edits = {
-        'deviceNodes': [spec.device_node_dict(p, 'c', ma, mi)
-                        for p, ma, mi in NODES],
-        'env': ['SDR_ARGS=driver=rtlsdr,serial=1', 'SDR_DEVICE=/dev/null'],
+        'deviceNodes': [spec.device_node_dict(p, 'c', ma, mi, host_path=h)
+                        for p, h, ma, mi in NODES],
+        'env': ['PERIPHERAL_SDR_ARGS=driver=rtlsdr,serial=1',
+                'PERIPHERAL_SDR_DEVICE=/dev/sdr0'],
     }
     return spec.render(spec.build_spec(
-        contract.CDI_KIND, [('sdr%d' % i, edits)
+        contract.CDI_KIND, [('sdr-%d' % i, edits)
                             for i in range(PERIPHERALS)]))
 
 
@@ -64,7 +69,7 @@ def main():
     with tempfile.TemporaryDirectory() as cdi_dir:
         writer.atomic_write(cdi_dir, _spec_bytes())
         policy = translation.Policy(cdi_dir=cdi_dir)
-        info = contract.AttachInfo.for_device('sdr7', 'sdr').encode()
+        info = contract.AttachInfo.for_device('sdr-7', 'sdr').encode()
 
         def ours():
             translation.translate(contract.ATTACH_TYPE, info, policy)

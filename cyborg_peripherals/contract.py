@@ -53,6 +53,19 @@ _KEYS = frozenset(('cdi_device', 'class', 'version'))
 MAX_ATTACH_INFO_LEN = 255
 
 
+def device_class_of(cdi_name):
+    """The peripheral class a CDI device name of our kind records.
+
+    The spec has no field for a device's class, so its name carries it:
+    names are ``<class>-<identity>-<digest>`` (naming.cdi_device_name)
+    and class names hold no ``-``.  None when the name records no valid
+    class.
+    """
+    device_class = cdi_name.partition('-')[0]
+    return device_class if names.is_valid_class_name(device_class) and \
+        '-' in cdi_name else None
+
+
 class InvalidAttachInfo(ValueError):
     """Raised when an attach_info does not follow the contract."""
 
@@ -114,6 +127,9 @@ class AttachInfo:
             except ValueError as e:
                 raise InvalidAttachInfo(
                     'attach_info is not valid JSON: %s' % e) from None
+            except RecursionError:
+                raise InvalidAttachInfo(
+                    'attach_info is nested too deeply') from None
         if not isinstance(attach_info, dict):
             raise InvalidAttachInfo('attach_info must be a JSON object')
         keys = set(attach_info)

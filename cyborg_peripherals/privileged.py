@@ -15,14 +15,23 @@
 The privsep daemon runs as root so the spec file is owned by root, which
 is what the Zun side requires of a spec it trusts.  It keeps *no*
 capabilities: as the owner of the (root-owned) CDI directory, root needs
-none to create, rename and unlink files there.  The entrypoints take no
-path of the caller's choosing beyond the configured directory, and write
-only a document that parses as a CDI spec of our own kind.
+none to create, rename and unlink files there.
+
+The entrypoints take no path at all: the directory is the daemon's own
+``[peripherals] cdi_spec_dir``, and it and its parents must be real
+directories that only root can change (a missing spec directory is
+created 0755; missing parents are not).  The content must be a CDI spec
+of our kind that the Zun side's policy would accept
+(cyborg_peripherals.cdi.safety, shared by both): no hooks, mounts or
+spec-wide edits, only allowlisted environment, and device nodes that are
+character devices of peripheral kinds matching the real nodes.
 """
 
 from oslo_privsep import priv_context
 
+from cyborg_peripherals import conf
 from cyborg_peripherals import contract
+from cyborg_peripherals.cdi import safety
 from cyborg_peripherals.cdi import spec
 from cyborg_peripherals.cdi import writer
 
@@ -35,15 +44,30 @@ cdi_pctxt = priv_context.PrivContext(
 )
 
 
-@cdi_pctxt.entrypoint
-def write_spec(directory, content):
+def _directory():
+    directory = conf.CONF.peripherals.cdi_spec_dir
+    writer.prepare_directory(directory)
+    return directory
+
+
+def check_content(content):
+    """Raise unless root may write ``content`` as our spec."""
     parsed = spec.parse(content)
     if parsed.kind != contract.CDI_KIND:
         raise ValueError('refusing to write a CDI spec of kind %s'
                          % parsed.kind)
-    writer.atomic_write(directory, content)
+    rules = safety.ContentRules(
+        allowed_majors=conf.CONF.peripherals.allowed_device_majors)
+    rules.validate('peripherals')
+    rules.check_spec(parsed)
 
 
 @cdi_pctxt.entrypoint
-def remove_spec(directory):
-    writer.remove(directory)
+def write_spec(content):
+    check_content(content)
+    writer.atomic_write(_directory(), content)
+
+
+@cdi_pctxt.entrypoint
+def remove_spec():
+    writer.remove(_directory())

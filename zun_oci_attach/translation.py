@@ -40,6 +40,7 @@ import json
 
 from cyborg_peripherals import contract
 from cyborg_peripherals.cdi import names
+from cyborg_peripherals.cdi import safety
 from zun_oci_attach import policy as policy_mod
 
 
@@ -183,7 +184,7 @@ def _decode(attach_type, attach_info):
         if isinstance(attach_info, (str, bytes)):
             try:
                 attach_info = json.loads(attach_info)
-            except ValueError:
+            except (ValueError, RecursionError):
                 pass
         device = attach_info.get('cdi_device') if isinstance(
             attach_info, dict) else None
@@ -200,15 +201,9 @@ def _decode(attach_type, attach_info):
 
 
 def _translate_edits(edits, where, policy):
-    policy.check_supported(edits, where)
-    devices = []
-    for node in edits.device_nodes:
-        host, container, perms = policy.check_node(node)
-        devices.append('%s:%s:%s' % (host, container, perms))
-    mounts = [Mount(*policy.check_mount(m)) for m in edits.mounts]
-    env = [policy.check_env(e) for e in edits.env]
-    return Attachment(devices=_merge_devices(devices),
-                      mounts=_merge_mounts(mounts),
+    devices, mounts, env = policy.check_device_edits(edits, where)
+    return Attachment(devices=_merge_devices('%s:%s:%s' % d for d in devices),
+                      mounts=_merge_mounts(Mount(*m) for m in mounts),
                       environment=_merge_env(env))
 
 
@@ -225,15 +220,21 @@ def translate(attach_type, attach_info, policy):
         raise AttachRefused('cdi-kind', 'the spec in %s is of kind %r, not '
                             '%s' % (policy.cdi_dir, spec.kind,
                                     contract.CDI_KIND))
+    safety.check_no_spec_edits(spec)
     device = spec.device(info.cdi_name)
     if device is None:
         raise AttachRefused(
             'device-unknown', 'the spec in %s has no device %r; the '
             'peripheral is not on this host any more'
             % (policy.cdi_dir, info.cdi_name))
-    attachment = Attachment.combine([
-        _translate_edits(spec.edits, 'the spec', policy),
-        _translate_edits(device.edits, 'device %s' % device.name, policy)])
+    device_class = contract.device_class_of(device.name)
+    if device_class != info.device_class:
+        raise AttachRefused(
+            'class-mismatch', 'the attach info says class %r, but device %s'
+            ' in the spec is of class %r' % (info.device_class, device.name,
+                                             device_class))
+    attachment = _translate_edits(device.edits, 'device %s' % device.name,
+                                  policy)
     if policy.native_cdi:
         # Checked all the same: the engine must get nothing refused here.
         return Attachment(cdi_devices=(info.cdi_device,))

@@ -26,10 +26,10 @@ import re
 MAX_KIND_LEN = 253
 MAX_DEVICE_NAME_LEN = 63
 
-_VENDOR_RE = re.compile(r'^[A-Za-z](?:[A-Za-z0-9_.-]*[A-Za-z0-9])?$')
-_CLASS_RE = re.compile(r'^[A-Za-z](?:[A-Za-z0-9_-]*[A-Za-z0-9])?$')
-_DEVICE_RE = re.compile(r'^[A-Za-z0-9](?:[A-Za-z0-9_.:-]*[A-Za-z0-9])?$')
-_PERIPHERAL_CLASS_RE = re.compile(r'^[a-z][a-z0-9_]{0,31}$')
+_VENDOR_RE = re.compile(r'[A-Za-z](?:[A-Za-z0-9_.-]*[A-Za-z0-9])?')
+_CLASS_RE = re.compile(r'[A-Za-z](?:[A-Za-z0-9_-]*[A-Za-z0-9])?')
+_DEVICE_RE = re.compile(r'[A-Za-z0-9](?:[A-Za-z0-9_.:-]*[A-Za-z0-9])?')
+_PERIPHERAL_CLASS_RE = re.compile(r'[a-z][a-z0-9_]{0,31}')
 
 
 class InvalidName(ValueError):
@@ -40,17 +40,19 @@ def is_valid_kind(kind):
     if not isinstance(kind, str) or len(kind) > MAX_KIND_LEN:
         return False
     vendor, sep, cls = kind.partition('/')
-    return bool(sep and _VENDOR_RE.match(vendor) and _CLASS_RE.match(cls))
+    return bool(sep and _VENDOR_RE.fullmatch(vendor) and
+                _CLASS_RE.fullmatch(cls))
 
 
 def is_valid_device_name(name):
     return (isinstance(name, str) and len(name) <= MAX_DEVICE_NAME_LEN
-            and _DEVICE_RE.match(name) is not None)
+            and _DEVICE_RE.fullmatch(name) is not None)
 
 
 def is_valid_class_name(name):
     """Peripheral class names: short lower-case identifiers."""
-    return isinstance(name, str) and bool(_PERIPHERAL_CLASS_RE.match(name))
+    return isinstance(name, str) and bool(
+        _PERIPHERAL_CLASS_RE.fullmatch(name))
 
 
 def qualified_name(kind, name):

@@ -300,6 +300,8 @@ def parse(data):
         doc = json.loads(data)
     except (ValueError, UnicodeDecodeError) as e:
         raise InvalidSpec('not valid JSON: %s' % e) from None
+    except RecursionError:
+        raise InvalidSpec('not valid JSON: nested too deeply') from None
     _fields('spec', doc, ('cdiVersion', 'kind', 'annotations', 'devices',
                           'containerEdits'),
             required=('cdiVersion', 'kind', 'devices'))

@@ -58,6 +58,16 @@ opts = [
                      'own by naming it here and defining a '
                      '[peripheral_class:NAME] section.'
                      % ', '.join(sorted(classes.BUILTIN))),
+    cfg.ListOpt('allowed_device_majors',
+                default=[],
+                help='Device majors, as TYPE:MAJOR (for example b:179 for '
+                     'SD cards), that the privileged CDI writer may put in '
+                     'the spec although it refuses them by default: block '
+                     'devices and the kinds of node that are never '
+                     'peripherals (memory devices, consoles, kvm, fuse, '
+                     'loop, device-mapper, ...). Each entry allows every '
+                     'node of that major. Set the same value in Zun\'s '
+                     '[oci_attach] allowed_device_majors.'),
 ]
 
 class_opts = [

@@ -50,20 +50,22 @@ class TestDockerAttach(testtools.TestCase):
         self.shared = self.useFixture(fixtures.TempDir()).path
         with open(os.path.join(self.shared, 'calibration'), 'w') as f:
             f.write('gain=49.6\n')
+        # SDR_* as an operator would allow it in [oci_attach] allowed_env.
         self.policy = translation.Policy(cdi_dir=self.cdi_dir,
-                                         mount_allowlist=[self.shared])
+                                         mount_allowlist=[self.shared],
+                                         extra_env=['SDR_*'])
 
     def write_spec(self, **edits):
         path, major, minor = self.granted
         edits.setdefault('deviceNodes', [spec.device_node_dict(
             path, 'c', major, minor, permissions='rw')])
         writer.atomic_write(self.cdi_dir, spec.render(
-            spec.build_spec(contract.CDI_KIND, [('sdr0', edits)])))
+            spec.build_spec(contract.CDI_KIND, [('sdr-0', edits)])))
 
     def translate(self):
         return translation.translate(
             contract.ATTACH_TYPE,
-            contract.AttachInfo.for_device('sdr0', 'sdr').encode(),
+            contract.AttachInfo.for_device('sdr-0', 'sdr').encode(),
             self.policy)
 
     def run_attached(self, command, attachment):
@@ -145,10 +147,10 @@ class TestDockerAttach(testtools.TestCase):
 
     def test_mounts_are_read_only(self):
         self.write_spec(mounts=[{'hostPath': self.shared,
-                                 'containerPath': '/etc/sdr'}])
+                                 'containerPath': '/opt/sdr'}])
         code, out = self.run_attached(
-            ['sh', '-c', 'cat /etc/sdr/calibration; '
-             'echo x > /etc/sdr/calibration'], self.translate())
+            ['sh', '-c', 'cat /opt/sdr/calibration; '
+             'echo x > /opt/sdr/calibration'], self.translate())
         self.assertNotEqual(0, code)
         self.assertIn('gain=49.6', out)
         self.assertIn('Read-only file system', out)
@@ -169,10 +171,10 @@ class TestDockerAttach(testtools.TestCase):
     def test_all_at_once_at_zun_default_api_version(self):
         self.write_spec(env=['SDR_DEVICE=%s' % self.granted[0]],
                         mounts=[{'hostPath': self.shared,
-                                 'containerPath': '/etc/sdr',
+                                 'containerPath': '/opt/sdr',
                                  'options': ['ro', 'rbind']}])
         code, out = self.run_attached(
-            ['sh', '-c', '%s && cat /etc/sdr/calibration'
+            ['sh', '-c', '%s && cat /opt/sdr/calibration'
              % _read('"$SDR_DEVICE"')[2]], self.translate())
         self.assertEqual(0, code, out)
         self.assertIn('gain=49.6', out)

@@ -10,15 +10,23 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""CDI specs: the lowest version, canonical bytes, strict parsing."""
+"""CDI specs: the lowest version, canonical bytes, strict parsing, and
+writing them so that no reader ever sees a partial file."""
 
+import errno
 import json
+import os
+import subprocess
+import threading
 
+import fixtures
 import testtools
 from hypothesis import given
 from hypothesis import strategies as st
 
+from cyborg_peripherals.cdi import names
 from cyborg_peripherals.cdi import spec
+from cyborg_peripherals.cdi import writer
 
 
 def node(**kw):
@@ -143,3 +151,81 @@ class TestRenderPeripherals(testtools.TestCase):
             [(p.cdi_name, p.container_edits()) for p in peripherals]))
         self.assertEqual(full, publisher.render_peripherals(peripherals))
         self.assertIsNone(publisher.render_peripherals([]))
+
+
+class TestNames(testtools.TestCase):
+
+    def test_names_match_as_a_whole(self):
+        # "$" in a regex matches before a final newline.
+        self.assertFalse(names.is_valid_device_name('dev0\n'))
+        self.assertFalse(names.is_valid_class_name('serial\n'))
+        self.assertFalse(names.is_valid_kind('openstack.org/peripheral\n'))
+        self.assertFalse(names.is_valid_kind('openstack.org\n/peripheral'))
+        self.assertTrue(names.is_valid_device_name('dev0'))
+        self.assertTrue(names.is_valid_class_name('serial'))
+
+    def test_deep_nesting_is_invalid_not_a_recursion_error(self):
+        for opener, closer in (('[', ']'), ('{"a":', '}')):
+            data = opener * 100000 + '1' + closer * 100000
+            e = self.assertRaises(spec.InvalidSpec, spec.parse, data)
+            self.assertIn('nested too deeply', str(e))
+
+
+def _big_spec(fill, size=2 * 1024 * 1024):
+    """A valid spec of about ``size`` bytes, filled with ``fill``."""
+    doc = spec.build_spec('openstack.org/peripheral', [('a', {
+        'deviceNodes': [node()], 'env': ['PERIPHERAL_FILL=' + fill * size]})])
+    return spec.render(doc)
+
+
+class TestAtomicWrite(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.dir = self.useFixture(fixtures.TempDir()).path
+
+    def test_readers_never_see_a_partial_file(self):
+        old, new = _big_spec('a'), _big_spec('b')
+        writer.atomic_write(self.dir, old)
+        seen = []
+        stop = threading.Event()
+
+        def reader():
+            # As a runtime watching the directory: open and read the
+            # whole file, again and again, while it is being replaced.
+            while not stop.is_set():
+                data = writer.read(self.dir)
+                if data not in (old, new):
+                    seen.append(len(data or b''))
+                    return
+
+        thread = threading.Thread(target=reader)
+        thread.start()
+        try:
+            for i in range(30):
+                writer.atomic_write(self.dir, new if i % 2 == 0 else old)
+        finally:
+            stop.set()
+            thread.join()
+        self.assertEqual([], seen, 'a reader saw a partial spec of these '
+                         'sizes')
+        self.assertEqual([writer.SPEC_FILE], os.listdir(self.dir))
+
+    def test_failed_write_keeps_the_old_spec(self):
+        if os.geteuid() != 0:
+            self.skipTest('mounting a small tmpfs needs root')
+        # A real full disk: a tmpfs with room for the old spec only.
+        subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=512k,mode=0755',
+                        'tmpfs', self.dir], check=True)
+        self.addCleanup(subprocess.run, ['umount', self.dir], check=True)
+        old = _big_spec('a', size=300 * 1024)
+        writer.atomic_write(self.dir, old)
+        e = self.assertRaises(OSError, writer.atomic_write, self.dir,
+                              _big_spec('b', size=400 * 1024))
+        self.assertEqual(errno.ENOSPC, e.errno)
+        self.assertEqual(old, writer.read(self.dir))
+        # The temporary file is gone too, so the next write has room.
+        self.assertEqual([writer.SPEC_FILE], os.listdir(self.dir))
+        small = _big_spec('c', size=100 * 1024)
+        writer.atomic_write(self.dir, small)
+        self.assertEqual(small, writer.read(self.dir))

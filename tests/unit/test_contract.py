@@ -62,3 +62,32 @@ class TestAttachInfo(testtools.TestCase):
                 contract.AttachInfo.decode(form)
             except contract.InvalidAttachInfo:
                 pass
+
+    def test_trailing_newlines_are_not_names(self):
+        # A regex "$" matches before a final newline; names must match as
+        # a whole.
+        good = contract.AttachInfo.for_device('sdr-a', 'sdr').to_dict()
+        for bad in (dict(good, cdi_device=good['cdi_device'] + '\n'),
+                    dict(good, cdi_device='openstack.org/peripheral\n='
+                                          'sdr-a'),
+                    dict(good, **{'class': 'sdr\n'})):
+            self.assertRaises(contract.InvalidAttachInfo,
+                              contract.AttachInfo.decode, bad)
+
+    def test_deep_nesting_is_invalid_not_a_recursion_error(self):
+        # Within the length allowed, deeper than Python's recursion limit.
+        for text in ('[' * 2048 + ']' * 2048,
+                     '{"class":' + '[' * 2000 + ']' * 2000 + '}'):
+            e = self.assertRaises(contract.InvalidAttachInfo,
+                                  contract.AttachInfo.decode, text)
+            self.assertIn('nested too deeply', str(e))
+
+
+class TestDeviceClass(testtools.TestCase):
+
+    def test_class_is_the_start_of_the_name(self):
+        for name, device_class in (('camera-x-0123456789', 'camera'),
+                                   ('usb_serial-ftdi-1-abc', 'usb_serial'),
+                                   ('sdr0', None), ('Camera-x', None),
+                                   ('-x', None), ('serial', None)):
+            self.assertEqual(device_class, contract.device_class_of(name))

@@ -46,11 +46,25 @@ opts = [
     cfg.ListOpt('allowed_env',
                 default=[],
                 help='Environment variable names a CDI spec may set in '
-                     'addition to the built-in safe set (upper-case names '
-                     'that are not loader, interpreter or shell variables '
-                     'such as LD_PRELOAD or PATH). Names listed here are '
-                     'allowed even if the safe set excludes them, so list '
-                     'only names you trust every spec writer with.'),
+                     'addition to PERIPHERAL_*: upper-case names or '
+                     'patterns with * and ? (for example SDR_*). Every '
+                     'other name is refused, so list only names you trust '
+                     'every spec writer with; never loader, interpreter or '
+                     'shell variables such as LD_PRELOAD or PATH.'),
+    cfg.IntOpt('max_env_value_length',
+               default=1024, min=1,
+               help='Longest environment variable value, in characters, '
+                    'a CDI spec may set.'),
+    cfg.ListOpt('allowed_device_majors',
+                default=[],
+                help='Device majors, as TYPE:MAJOR (for example b:179 for '
+                     'SD cards), whose nodes containers may get although '
+                     'the policy refuses them by default: block devices '
+                     'and the kinds of node that are never peripherals '
+                     '(memory devices, consoles, kvm, fuse, loop, '
+                     'device-mapper, ...). Each entry allows every node of '
+                     'that major. Set the same value in [peripherals] '
+                     'allowed_device_majors of the Cyborg agent.'),
     cfg.BoolOpt('native_cdi',
                 default=False,
                 help='Pass the CDI device name to the container engine '

@@ -10,10 +10,11 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""A real CDI spec directory and the nodes every Linux host has."""
+"""A real CDI spec directory and real peripheral-like nodes of this host."""
 
 import json
 import os
+import stat
 
 import fixtures
 from oslotest import base
@@ -29,15 +30,42 @@ def node(path, major, minor, **kw):
     return spec.device_node_dict(path, 'c', major, minor, **kw)
 
 
-#: /dev/null and /dev/zero have these numbers on every Linux host.
-NULL = node('/dev/null', 1, 3)
-ZERO = node('/dev/zero', 1, 5)
+#: Character devices of kinds the policy allows (a hardware RNG, a PM QoS
+#: node, serial ports), as the emulated kit and the all-in-one use them;
+#: /dev/null and friends are refused by the policy, so they cannot serve.
+CANDIDATES = ('/dev/hwrng', '/dev/cpu_dma_latency', '/dev/ttyS0',
+              '/dev/ttyS1', '/dev/ttyS2', '/dev/ttyS3')
+
+
+def _real_nodes():
+    found = []
+    for path in CANDIDATES:
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        if stat.S_ISCHR(st.st_mode):
+            found.append((path, os.major(st.st_rdev), os.minor(st.st_rdev)))
+    return found
+
+
+_FOUND = _real_nodes()
+#: Two real nodes (placeholders if the host lacks them; tests then skip).
+(A_PATH, A_MAJOR, A_MINOR), (B_PATH, B_MAJOR, B_MINOR) = (
+    _FOUND + [('/dev/hwrng', 10, 183), ('/dev/cpu_dma_latency', 10, 259)])[:2]
+NODE_A = node(A_PATH, A_MAJOR, A_MINOR)
+NODE_B = node(B_PATH, B_MAJOR, B_MINOR)
+#: What Docker gets for NODE_A with the default permissions.
+GRANT_A = '%s:%s:rw' % (A_PATH, A_PATH)
+#: Device names follow naming.cdi_device_name: ``<class>-...``.
+NAME_A = 'test-a'
+NAME_B = 'test-b'
 
 
 _DEFAULT = object()
 
 
-def info(name='null', device_class='test'):
+def info(name=NAME_A, device_class='test'):
     return contract.AttachInfo.for_device(name, device_class).encode()
 
 
@@ -46,6 +74,8 @@ class SpecTestCase(base.BaseTestCase):
 
     def setUp(self):
         super().setUp()
+        if len(_FOUND) < 2:
+            self.skipTest('needs two of %s' % ', '.join(CANDIDATES))
         self.cdi_dir = self.useFixture(fixtures.TempDir()).path
         self.policy = translation.Policy(cdi_dir=self.cdi_dir)
         if os.geteuid() != 0:
@@ -59,9 +89,9 @@ class SpecTestCase(base.BaseTestCase):
         return writer.spec_path(self.cdi_dir)
 
     def write_spec(self, devices=None, spec_edits=None, **device_edits):
-        """Spec with ``devices`` or one device ``null`` of device_edits."""
+        """Spec with ``devices`` or one device NAME_A of device_edits."""
         if devices is None:
-            devices = [('null', device_edits or {'deviceNodes': [NULL]})]
+            devices = [(NAME_A, device_edits or {'deviceNodes': [NODE_A]})]
         doc = spec.build_spec(contract.CDI_KIND, devices)
         if spec_edits:
             doc['containerEdits'] = spec_edits

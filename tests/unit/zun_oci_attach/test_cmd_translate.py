@@ -37,29 +37,36 @@ class TestTranslateCommand(base.SpecTestCase):
         return proc.returncode, proc.stdout, proc.stderr
 
     def test_json(self):
-        self.write_spec(deviceNodes=[base.NULL],
-                        env=['SDR_ARGS=driver=rtlsdr'])
+        self.write_spec(deviceNodes=[base.NODE_A],
+                        env=['PERIPHERAL_ARGS=driver=rtlsdr'])
         rc, out, err = self.run_cli('--format', 'json')
         self.assertEqual((0, ''), (rc, err))
-        self.assertEqual({'devices': ['/dev/null:/dev/null:rw'],
+        self.assertEqual({'devices': [base.GRANT_A],
                           'device_cgroup_rules': [], 'mounts': [],
-                          'environment': {'SDR_ARGS': 'driver=rtlsdr'}},
+                          'environment': {
+                              'PERIPHERAL_ARGS': 'driver=rtlsdr'}},
                          json.loads(out))
 
     def test_table_is_the_default(self):
-        self.write_spec(deviceNodes=[base.NULL], env=['ESC=\x1b[2J'])
+        self.write_spec(deviceNodes=[base.NODE_A],
+                        env=['PERIPHERAL_ESC=\x1b[2J'])
+        rc, out, err = self.run_cli()
+        self.assertEqual(1, rc, err)
+        self.assertIn('env-value', err)
+        self.write_spec(deviceNodes=[base.NODE_A])
         rc, out, err = self.run_cli()
         self.assertEqual(0, rc, err)
-        self.assertIn('/dev/null -> /dev/null (rw)', out)
-        self.assertIn('ESC=\\x1b[2J', out)
-        self.assertNotIn('\x1b', out)
+        self.assertIn('%s -> %s (rw)' % (base.A_PATH, base.A_PATH), out)
 
     def test_refusal_names_the_rule(self):
-        self.write_spec(deviceNodes=[base.node('/dev/null', 1, 5)])
+        self.write_spec(deviceNodes=[base.node(base.A_PATH, base.A_MAJOR,
+                                               base.A_MINOR + 1)])
         rc, out, err = self.run_cli()
         self.assertEqual((1, ''), (rc, out))
-        self.assertEqual('error: refused by rule node-mismatch: /dev/null '
-                         'is 1:3, the spec says 1:5\n', err)
+        self.assertEqual('error: refused by rule node-mismatch: %s is %d:%d, '
+                         'the spec says %d:%d\n' % (
+                             base.A_PATH, base.A_MAJOR, base.A_MINOR,
+                             base.A_MAJOR, base.A_MINOR + 1), err)
 
     def test_cdi_dir_overrides_the_config(self):
         # Under a fresh directory: it surely does not exist.
@@ -70,7 +77,7 @@ class TestTranslateCommand(base.SpecTestCase):
         self.assertIn(missing, err)
 
     def test_policy_comes_from_the_config_file(self):
-        self.write_spec(deviceNodes=[base.NULL],
+        self.write_spec(deviceNodes=[base.NODE_A],
                         env=['LD_LIBRARY_PATH=/opt/vc/lib'])
         self.assertEqual(1, self.run_cli()[0])
         with open(self.conf, 'a') as f:

@@ -153,9 +153,10 @@ class TestApply(oslo_base.BaseTestCase):
 class TestNativeCdi(base.SpecTestCase):
 
     def test_passes_the_name_after_checking(self):
-        self.write_spec(deviceNodes=[base.NULL], env=['A=1'])
+        self.write_spec(deviceNodes=[base.NODE_A], env=['PERIPHERAL_A=1'])
         policy = translation.Policy(cdi_dir=self.cdi_dir, native_cdi=True)
-        self.assertEqual(A(cdi_devices=('openstack.org/peripheral=null',)),
+        self.assertEqual(A(cdi_devices=('openstack.org/peripheral=%s'
+                                        % base.NAME_A,)),
                          self.translate(policy=policy))
-        self.write_spec(deviceNodes=[base.NULL], env=['LD_PRELOAD=/x.so'])
+        self.write_spec(deviceNodes=[base.NODE_A], env=['LD_PRELOAD=/x.so'])
         self.assertRefused('env-not-allowed', policy=policy)
