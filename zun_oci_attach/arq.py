@@ -27,6 +27,9 @@ creates and binds one ARQ per request, and python-cyborgclient has no
 Python API besides that proxy.
 """
 
+import json
+import re
+import threading
 import time
 
 from keystoneauth1 import exceptions as ks_exc
@@ -43,6 +46,12 @@ from zun_oci_attach.conf import cyborg as cyborg_conf
 LOG = logging.getLogger(__name__)
 
 _RESOLVED = ('Bound', 'BindFailed', 'Deleting')
+
+#: Longest text from Cyborg copied into a container's status reason.
+_MAX_DETAIL = 200
+_TAG = re.compile(r'<[^>]*>?')
+_TRACEBACK = re.compile(r'Traceback \(most recent call last\)|'
+                        r'\n\s*File "')
 
 
 class DeviceAttachFailed(exception.ZunException):
@@ -84,6 +93,28 @@ class CleanupFailed(DeviceAttachFailed):
                'delete the container to retry releasing them')
 
 
+def sanitize(text, limit=_MAX_DETAIL):
+    """``text`` from Cyborg made fit for a user-visible status reason.
+
+    Cyborg's error bodies are whatever its WSGI stack produced: HTML pages
+    of a proxy, Python tracebacks in debug mode, any bytes.  The reason
+    keeps one line of printable text without markup, at most ``limit``
+    characters.
+    """
+    text = str(text)
+    found = _TRACEBACK.search(text)
+    if found:
+        text = text[:found.start()]
+    text = _TAG.sub(' ', text).replace('<', ' ').replace('>', ' ')
+    # Control characters, C1 controls, bidi overrides and line or
+    # paragraph separators are all non-printable.
+    text = ' '.join(''.join(c if c.isprintable() else ' '
+                            for c in text).split())
+    if len(text) > limit:
+        text = text[:limit - 3].rstrip() + '...'
+    return text
+
+
 def _service_auth(conf):
     auth = ks_loading.load_auth_from_conf_options(conf,
                                                   cyborg_conf.CYBORG_GROUP)
@@ -114,12 +145,24 @@ class Cyborg:
 
     def client(self, context):
         """A client acting as the user of ``context``."""
+        return self._client(keystone.KeystoneClientV3(context).auth,
+                            context.global_id)
+
+    def service_client(self):
+        """A client acting as Zun's service user, for the clean-up.
+
+        Cyborg lists the ARQs of every project only to an admin, so the
+        service user needs Cyborg's admin role for the clean-up to see
+        what other projects' containers left behind.
+        """
+        return self._client(self._service_auth, None)
+
+    def _client(self, user_auth, global_request_id):
         auth = service_token.ServiceTokenAuthWrapper(
-            user_auth=keystone.KeystoneClientV3(context).auth,
-            service_auth=self._service_auth)
+            user_auth=user_auth, service_auth=self._service_auth)
         return CyborgClient(ks_loading.load_adapter_from_conf_options(
             self._conf, cyborg_conf.CYBORG_GROUP, session=self._session,
-            auth=auth, raise_exc=False, global_request_id=context.global_id))
+            auth=auth, raise_exc=False, global_request_id=global_request_id))
 
 
 class CyborgClient:
@@ -132,7 +175,7 @@ class CyborgClient:
         try:
             resp = self._api.request('/v2' + url, method, **kwargs)
         except ks_exc.ClientException as e:
-            raise CyborgUnavailable(action=action, error=e) from e
+            raise CyborgUnavailable(action=action, error=sanitize(e)) from e
         if resp.status_code not in ok:
             raise CyborgRefused(action=action, status=resp.status_code,
                                 detail=_detail(resp))
@@ -184,13 +227,37 @@ class CyborgClient:
         self._call('delete accelerator request %s' % arq, 'DELETE',
                    '/accelerator_requests?arqs=%s' % arq, (204, 404))
 
+    def all(self):
+        """Every ARQ the caller may see (all of them for an admin)."""
+        return self._call('list accelerator requests', 'GET',
+                          '/accelerator_requests', (200,)).json()['arqs']
+
+    def profiles(self):
+        return self._call('list device profiles', 'GET',
+                          '/device_profiles', (200,)).json()[
+                              'device_profiles']
+
 
 def _detail(resp):
     try:
         body = resp.json()
     except ValueError:
-        return resp.text[:200] or resp.reason
-    return str(body.get('error_message') or body)[:200]
+        body = None
+    if isinstance(body, dict):
+        message = body.get('error_message') or body
+        # Cyborg's WSME fault: a JSON string whose faultstring is the
+        # message and whose debuginfo may hold a traceback.
+        try:
+            fault = json.loads(message) if isinstance(message, str) \
+                else message
+        except ValueError:
+            fault = message
+        if isinstance(fault, dict) and 'faultstring' in fault:
+            message = fault['faultstring']
+        text = sanitize(message)
+    else:
+        text = sanitize(resp.text)
+    return text or sanitize(resp.reason or '') or 'no detail given'
 
 
 def _requests(profile, arqs):
@@ -223,7 +290,12 @@ class Lifecycle:
         self._host = host
         self._cyborg = cyborg or Cyborg(conf)
         self._claims = claims or placement.DeviceClaims(
-            host, conf.oci_attach.placement_claim_retries)
+            host, conf.oci_attach.placement_claim_retries,
+            timeout=conf.oci_attach.placement_timeout)
+        # Unbound ARQs of peripheral profiles seen by the last clean-up,
+        # with when each was first seen.
+        self._unbound_seen = {}
+        self._reap_lock = threading.Lock()
 
     def attach(self, context, container, profiles):
         """Bind devices for ``profiles``; returns the bound ARQs."""
@@ -268,7 +340,8 @@ class Lifecycle:
         for arq in arqs:
             owner = arq.get('project_id')
             if owner != container.project_id:
-                raise ForeignARQ(arq=arq['uuid'], owner=owner,
+                raise ForeignARQ(arq=sanitize(arq['uuid'], 64),
+                                 owner=sanitize(owner, 64),
                                  project=container.project_id)
 
     def _check_bound(self, container, bound, expected):
@@ -281,8 +354,10 @@ class Lifecycle:
         for arq in bound:
             if (arq['state'] != 'Bound' or
                     arq.get('hostname') != self._host):
-                raise BindFailed(profile=arq['device_profile_name'],
-                                 arq=arq['uuid'], state=arq['state'])
+                raise BindFailed(profile=sanitize(arq['device_profile_name'],
+                                                  64),
+                                 arq=sanitize(arq['uuid'], 64),
+                                 state=sanitize(arq['state'], 64))
 
     def detach(self, context, container):
         """Delete the container's ARQs and release its device claims."""
@@ -306,21 +381,124 @@ class Lifecycle:
                                 errors='; '.join(errors)) from error
 
     def _release(self, context, container, client, arqs):
-        """Best-effort release of everything; returns what failed."""
-        steps = [('unbind', lambda: client.delete_for_instance(
-            container.uuid))]
-        steps += [('delete ARQ %s' % uuid,
-                   lambda uuid=uuid: client.delete(uuid)) for uuid in arqs]
-        steps.append(('release Placement claims',
-                      lambda: self._claims.release(context, container)))
+        """Best-effort release of everything; returns what failed.
+
+        While Cyborg still binds a device to the container, its provider
+        is held back from other containers: the Placement claim is kept,
+        and, as Zun drops a force-deleted container's allocations itself,
+        the provider is also remembered as held until the clean-up
+        (:meth:`reap`) has released it in Cyborg.
+        """
         errors = []
-        for what, step in steps:
+
+        def attempt(what, step):
             try:
                 step()
+                return True
             except Exception as e:
                 LOG.error('Could not %(what)s for container %(uuid)s: '
                           '%(error)s', {'what': what,
                                         'uuid': container.uuid,
                                         'error': e})
                 errors.append('%s: %s' % (what, e))
+                return False
+
+        unbound = attempt('unbind', lambda: client.delete_for_instance(
+            container.uuid))
+        for uuid in arqs:
+            attempt('delete ARQ %s' % uuid, lambda uuid=uuid: client.delete(
+                uuid))
+        if unbound:
+            attempt('release Placement claims',
+                    lambda: self._claims.release(context, container))
+        else:
+            attempt('hold the devices back', lambda: self._claims.hold(
+                self._claims.providers(context, container.uuid)))
         return errors
+
+    def reap(self, context, is_gone):
+        """Release what containers gone from Zun left bound to this host.
+
+        A container deleted with force while Cyborg was unreachable keeps
+        its ARQs bound, and its device handle in use, for ever: Zun
+        swallows the driver's error and forgets the container.  This
+        deletes the ARQs of peripheral device profiles bound to this host
+        whose instance ``is_gone(uuid)`` says no longer exists (asked
+        just before each release, so a container created meanwhile is
+        never touched), drops their Placement claims, and stops holding
+        their providers back.  It also deletes ARQs of such profiles that
+        stayed unbound for ``[oci_attach] orphan_min_age`` seconds: those
+        whose creation's answer was lost, so no create knows them.
+
+        Returns the uuids of the containers whose devices were released.
+        """
+        with self._reap_lock:
+            client = self._cyborg.service_client()
+            peripheral = {p['name'] for p in client.profiles()
+                          if _is_peripheral(p)}
+            arqs = [a for a in client.all()
+                    if a.get('device_profile_name') in peripheral]
+            released = []
+            instances = sorted({a['instance_uuid'] for a in arqs
+                                if a.get('hostname') == self._host and
+                                a.get('instance_uuid')})
+            for instance in instances:
+                if not is_gone(instance):
+                    continue
+                rps = {a['device_rp_uuid'] for a in arqs
+                       if a.get('instance_uuid') == instance and
+                       a.get('device_rp_uuid')}
+                self._claims.hold(rps)
+                consumer = _Consumer(instance)
+                try:
+                    client.delete_for_instance(instance)
+                    self._claims.release(context, consumer)
+                except Exception as e:
+                    LOG.warning('Could not release the devices of deleted '
+                                'container %(uuid)s, will retry: %(error)s',
+                                {'uuid': instance, 'error': e})
+                    continue
+                self._claims.unhold(rps)
+                LOG.info('Released the devices of container %s, which Zun '
+                         'deleted while they could not be released',
+                         instance)
+                released.append(instance)
+            self._reap_unbound(client, arqs)
+            return released
+
+    def _reap_unbound(self, client, arqs):
+        now = time.monotonic()
+        min_age = self._conf.oci_attach.orphan_min_age
+        seen = {}
+        for arq in arqs:
+            if arq.get('instance_uuid') or arq.get('state') != 'Initial':
+                continue
+            first = self._unbound_seen.get(arq['uuid'])
+            if first is None or now - first < min_age:
+                seen[arq['uuid']] = first or now
+                continue
+            try:
+                client.delete(arq['uuid'])
+                LOG.info('Deleted accelerator request %s, unbound since '
+                         'the answer to its creation was lost', arq['uuid'])
+            except Exception as e:
+                LOG.warning('Could not delete unbound accelerator request '
+                            '%(arq)s, will retry: %(error)s',
+                            {'arq': arq['uuid'], 'error': e})
+                seen[arq['uuid']] = first
+        self._unbound_seen = seen
+
+
+class _Consumer:
+    """The Placement consumer of a container Zun no longer has."""
+
+    def __init__(self, uuid):
+        self.uuid = uuid
+        self.project_id = None
+        self.user_id = None
+
+
+def _is_peripheral(profile):
+    return any(key.startswith('resources:' + placement.RC_PREFIX)
+               for group in profile.get('groups') or ()
+               for key in group)

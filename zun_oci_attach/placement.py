@@ -20,9 +20,16 @@ therefore claimed in Placement, as an allocation of the container, before
 Cyborg binds it: Placement checks capacity atomically, so two containers
 can never hold one device even when zun-compute is restarted or two
 greenthreads race, and the device stops being offered meanwhile.
+
+No lock is held across a call to Placement, so a hung Placement holds
+only the creates waiting for it.  Providers being claimed by a create of
+this host are skipped by the others (claimed twice, one would get a
+conflict and retry), as are providers whose Cyborg attach handle is still
+held by a container Zun deleted (see ``arq.Lifecycle.reap``).
 """
 
-from oslo_concurrency import lockutils
+import threading
+
 from oslo_log import log as logging
 from zun.common import exception
 from zun.scheduler.client import report
@@ -34,7 +41,7 @@ LOG = logging.getLogger(__name__)
 _QUERY_VERSION = '1.22'
 
 #: Resource classes of peripherals (see cyborg_peripherals.naming).
-_RC_PREFIX = 'CUSTOM_PERIPHERAL_'
+RC_PREFIX = 'CUSTOM_PERIPHERAL_'
 
 
 class NoFreeDevice(exception.ResourcesUnavailable):
@@ -69,11 +76,38 @@ class DeviceRequest:
 class DeviceClaims:
     """Chooses free device providers and claims them for a container."""
 
-    def __init__(self, host, retries, reportclient=None):
+    def __init__(self, host, retries, reportclient=None, timeout=None):
         self._host = host
         self._retries = retries
-        self._report = reportclient or report.SchedulerReportClient()
+        if reportclient is None:
+            reportclient = report.SchedulerReportClient()
+            # Zun's report client takes the session of [keystone_auth],
+            # which waits for ever by default; this client and its
+            # session serve the device claims alone.
+            reportclient._client.session.timeout = timeout
+        self._report = reportclient
         self._tree = None
+        self._lock = threading.Lock()
+        self._claiming = {}     # provider -> creates claiming it now
+        self._held = set()      # providers Cyborg still binds to the gone
+        self._finished = {}     # provider -> claims finished when claimed
+        self._claims_done = 0   # claims finished so far
+
+    def hold(self, providers):
+        """Offer ``providers`` to no container until :meth:`unhold`."""
+        with self._lock:
+            self._held.update(providers)
+
+    def unhold(self, providers):
+        with self._lock:
+            self._held.difference_update(providers)
+
+    def providers(self, context, consumer):
+        """The peripheral providers ``consumer`` has allocations on."""
+        current = self._report.get_allocs_for_consumer(context, consumer)
+        return {rp for rp, alloc in current['allocations'].items()
+                if any(rc.startswith(RC_PREFIX)
+                       for rc in alloc['resources'])}
 
     def _candidates(self, context, tree, query):
         resp = self._report.get(query,
@@ -94,23 +128,44 @@ class DeviceClaims:
         return self._tree
 
     def _choose(self, context, requests):
+        """Pick and reserve providers; the caller must :meth:`_unreserve`."""
         tree = self._compute_node(context)
+        with self._lock:
+            started = self._claims_done
         # A profile asking for N devices gives N identical requests; one
         # query answers them all, as the chosen providers are skipped.
         found = {}
-        chosen = []
         for request in requests:
             query = request.query(tree)
             if query not in found:
                 found[query] = self._candidates(context, tree, query)
-            taken = {rp for rp, _rc in chosen}
-            free = [rp for rp in found[query] if rp not in taken]
-            if not free:
-                raise NoFreeDevice(what=str(request))
-            chosen.append((free[0], request.resource_class))
+        with self._lock:
+            # Claimed by another create of this host meanwhile, or being
+            # claimed now: Placement may not show it yet.
+            busy = set(self._claiming) | self._held | {
+                rp for rp, done in self._finished.items() if done > started}
+            chosen = []
+            for request in requests:
+                taken = busy | {rp for rp, _rc in chosen}
+                free = [rp for rp in found[request.query(tree)]
+                        if rp not in taken]
+                if not free:
+                    raise NoFreeDevice(what=str(request))
+                chosen.append((free[0], request.resource_class))
+            for rp, _rc in chosen:
+                self._claiming[rp] = self._claiming.get(rp, 0) + 1
         return chosen
 
-    @lockutils.synchronized('zun-oci-attach-device-claims')
+    def _unreserve(self, chosen, claimed):
+        with self._lock:
+            self._claims_done += 1
+            for rp, _rc in chosen:
+                self._claiming[rp] -= 1
+                if not self._claiming[rp]:
+                    del self._claiming[rp]
+                if claimed:
+                    self._finished[rp] = self._claims_done
+
     def claim(self, context, container, requests):
         """Allocate one device provider per request to ``container``.
 
@@ -118,29 +173,37 @@ class DeviceClaims:
         """
         for attempt in range(1, self._retries + 1):
             chosen = self._choose(context, requests)
-            current = self._report.get_allocs_for_consumer(context,
-                                                           container.uuid)
-            allocations = {
-                rp: {'resources': dict(alloc['resources'])}
-                for rp, alloc in current['allocations'].items()}
-            for rp, rc in chosen:
-                resources = allocations.setdefault(
-                    rp, {'resources': {}})['resources']
-                resources[rc] = resources.get(rc, 0) + 1
-            payload = {'allocations': allocations,
-                       'consumer_generation':
-                           current.get('consumer_generation'),
-                       'project_id': container.project_id,
-                       'user_id': container.user_id}
+            claimed = False
             try:
-                if self._report.put_allocations(context, container.uuid,
-                                                payload):
-                    return [rp for rp, _rc in chosen]
-            except (report.Retry, exception.AllocationUpdateFailed) as e:
-                LOG.info('Placement conflict while claiming devices for '
-                         'container %s (attempt %d): %s', container.uuid,
-                         attempt, e)
+                claimed = self._put(context, container, chosen, attempt)
+            finally:
+                self._unreserve(chosen, claimed)
+            if claimed:
+                return [rp for rp, _rc in chosen]
         raise NoFreeDevice(what=', '.join(str(r) for r in requests))
+
+    def _put(self, context, container, chosen, attempt):
+        current = self._report.get_allocs_for_consumer(context,
+                                                       container.uuid)
+        allocations = {
+            rp: {'resources': dict(alloc['resources'])}
+            for rp, alloc in current['allocations'].items()}
+        for rp, rc in chosen:
+            resources = allocations.setdefault(
+                rp, {'resources': {}})['resources']
+            resources[rc] = resources.get(rc, 0) + 1
+        payload = {'allocations': allocations,
+                   'consumer_generation': current.get('consumer_generation'),
+                   'project_id': container.project_id,
+                   'user_id': container.user_id}
+        try:
+            return bool(self._report.put_allocations(
+                context, container.uuid, payload))
+        except (report.Retry, exception.AllocationUpdateFailed) as e:
+            LOG.info('Placement conflict while claiming devices for '
+                     'container %s (attempt %d): %s', container.uuid,
+                     attempt, e)
+            return False
 
     def release(self, context, container):
         """Drop every peripheral allocation of ``container``; idempotent."""
@@ -150,7 +213,7 @@ class DeviceClaims:
             allocations = {}
             for rp, alloc in current['allocations'].items():
                 kept = {rc: n for rc, n in alloc['resources'].items()
-                        if not rc.startswith(_RC_PREFIX)}
+                        if not rc.startswith(RC_PREFIX)}
                 if kept:
                     allocations[rp] = {'resources': kept}
             if allocations == {rp: {'resources': a['resources']} for rp, a

@@ -15,7 +15,9 @@
 Everything runs for real (Zun's compute manager and DockerDriver, a
 ``zun.objects.Container`` in Zun's SQLite test database, Docker, character
 devices of this host) except Neutron: ``NoNeutron`` stands in for Zun's
-network driver, and the Cyborg and Placement APIs are ``cloud.Server``.
+network driver, and the Cyborg and Placement APIs are two
+``cloud.Server`` of one ``cloud.Cloud``: ``self.server`` (Cyborg) and
+``self.placement``.
 """
 
 import datetime
@@ -48,8 +50,8 @@ USER = 'c0c1c2c3c4c5c6c7c8c9cacbcccdcecf'
 #: Real character devices Docker's default cgroup does not allow.
 DEVICES = {'hwrng': ('/dev/hwrng', 10, 183),
            'cpu-dma-latency': ('/dev/cpu_dma_latency', 10, 259),
-           'vcs': ('/dev/vcs', 7, 0),
-           'tty2': ('/dev/tty2', 4, 2)}
+           'vga-arbiter': ('/dev/vga_arbiter', 10, 256),
+           'ttyS0': ('/dev/ttyS0', 4, 64)}
 
 
 def token_info(project, catalog_url):
@@ -80,6 +82,10 @@ class ComputeHostTestCase(zun_base.DriverTestCase):
         self.cloud = cloud_double.Cloud()
         self.server = cloud_double.Server(self.cloud)
         self.addCleanup(self.server.stop)
+        self.placement = cloud_double.Server(self.cloud)
+        self.addCleanup(self.placement.stop)
+        # Before the servers stop: a stalled request holds a thread.
+        self.addCleanup(self.cloud.unstall)
         self.cdi_dir = self.useFixture(fixtures.TempDir()).path
         self._configure()
         self.useFixture(fixtures.MockPatch(
@@ -93,22 +99,24 @@ class ComputeHostTestCase(zun_base.DriverTestCase):
         group = cyborg_conf.CYBORG_GROUP
         CONF.register_opts(ks_loading.get_auth_plugin_conf_options(
             'admin_token'), group=group)
+        # Zun's service user; as the user of the clean-up its endpoint
+        # is Cyborg's.
         self.config(auth_type='admin_token', token=cloud_double.SERVICE_TOKEN,
-                    endpoint=self.server.url + '/unused', group=group)
+                    endpoint=self.server.url + '/accelerator', group=group)
         self.config(cdi_spec_dir=self.cdi_dir, arq_poll_interval=0.05,
                     arq_bind_timeout=5, group='oci_attach')
         # Zun's own service user, used by its Placement client.
         CONF.register_opts(ks_loading.get_auth_plugin_conf_options(
             'admin_token'), group='keystone_auth')
         self.config(auth_type='admin_token', token=cloud_double.ADMIN_TOKEN,
-                    endpoint=self.server.url + '/placement',
+                    endpoint=self.placement.url + '/placement',
                     group='keystone_auth')
 
-    def user_context(self, project, token):
+    def user_context(self, project, token, cyborg_url=None):
         self.cloud.add_user(token, project)
         return zun_context.RequestContext(
             auth_token=token, project_id=project, user_id=USER,
-            auth_token_info=token_info(project,
+            auth_token_info=token_info(project, cyborg_url or
                                        self.server.url + '/accelerator'),
             is_admin=False)
 
@@ -118,9 +126,12 @@ class ComputeHostTestCase(zun_base.DriverTestCase):
         entries = []
         for name in names:
             path, major, minor = DEVICES[name]
-            entries.append((name, {'deviceNodes': [cdi_spec.device_node_dict(
-                path, 'c', major, minor, permissions='rw')]}))
-            info = contract.AttachInfo.for_device(name, device_class)
+            # Our CDI device names start with the device's class.
+            cdi_name = '%s-%s' % (device_class, name)
+            entries.append((cdi_name, {'deviceNodes': [
+                cdi_spec.device_node_dict(path, 'c', major, minor,
+                                          permissions='rw')]}))
+            info = contract.AttachInfo.for_device(cdi_name, device_class)
             self.cloud.add_device(
                 self.cn, '%s_%s' % (CONF.host, name), rc,
                 ['OWNER_CYBORG', 'CUSTOM_PERIPHERAL_MODEL_%s'

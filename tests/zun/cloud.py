@@ -22,17 +22,26 @@ of the deployable whose provider was named, and fails when none is free.
 Placement is reduced to what the driver uses: providers in a tree
 filtered by free capacity and traits, and consumer allocations with
 generations and capacity checks.  Tokens are checked against a table, as
-keystonemiddleware would after asking Keystone.
+keystonemiddleware would after asking Keystone; Zun's service user has
+Cyborg's admin role, so it sees and deletes the ARQs of every project.
+
+Each half can be served by its own :class:`Server`, so that stopping the
+Cyborg one is a real Cyborg outage (connections refused) while Placement
+keeps answering.  ``Cloud.stall`` makes the server hold a matching request
+without answering until ``Cloud.unstall()``: a hung service, seen by the
+client as a real socket that never answers.
 """
 
 import http.server
 import json
+import socket
 import threading
 import urllib.parse
 import uuid
 
 
 SERVICE_TOKEN = 'zun-service-token'
+SERVICE_PROJECT = 'e0e1e2e3e4e5e6e7e8e9eaebecedeeef'
 ADMIN_TOKEN = 'placement-admin-token'
 RESOLVED = ('Bound', 'BindFailed', 'Deleting')
 
@@ -42,7 +51,8 @@ class Cloud:
 
     def __init__(self):
         self.lock = threading.Lock()
-        self.user_tokens = {}          # token -> project
+        self.user_tokens = {SERVICE_TOKEN: SERVICE_PROJECT}
+        self.admin_tokens = {SERVICE_TOKEN}
         self.profiles = {}             # name -> profile
         self.arqs = {}                 # uuid -> arq
         self.providers = {}            # uuid -> provider
@@ -52,6 +62,14 @@ class Cloud:
         self.never_resolve = False
         self.requests = []
         self.cyborg_peers = set()      # (host, port) of Cyborg clients
+        self.stall = None              # (method, path) -> hold it?
+        self.stalled = threading.Event()
+        self._unstalled = threading.Event()
+        self.error_body = None         # (status, content type, bytes)
+
+    def unstall(self):
+        self.stall = None
+        self._unstalled.set()
 
     # Setup helpers ------------------------------------------------------
 
@@ -98,6 +116,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
+    def setup(self):
+        super().setup()
+        self.server.connections.add(self.connection)
+
+    def finish(self):
+        super().finish()
+        self.server.connections.discard(self.connection)
+
     def _reply(self, status, body=None):
         data = b'' if body is None else json.dumps(body).encode()
         self.send_response(status)
@@ -119,6 +145,18 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(length)) if length else None
         cloud.requests.append((method, self.path,
                                self.headers.get('X-Service-Token')))
+        stall = cloud.stall
+        if stall is not None and stall(method, self.path):
+            cloud.stalled.set()
+            cloud._unstalled.wait()
+        if cloud.error_body and url.path.startswith('/accelerator/v2/'):
+            status, ctype, data = cloud.error_body
+            self.send_response(status)
+            self.send_header('Content-Type', ctype)
+            self.send_header('Content-Length', str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
         with cloud.lock:
             if url.path.startswith('/accelerator/v2/'):
                 cloud.cyborg_peers.add(self.client_address)
@@ -128,7 +166,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                     return self._error(401, 'unknown token')
                 service = self.headers.get('X-Service-Token') == \
                     SERVICE_TOKEN
-                return _Cyborg(self, cloud, project, service).dispatch(
+                admin = self.headers.get('X-Auth-Token') in cloud.admin_tokens
+                return _Cyborg(self, cloud, project, service, admin).dispatch(
                     method, url.path[len('/accelerator/v2'):], query, body)
             if url.path.startswith('/placement/'):
                 if self.headers.get('X-Auth-Token') != ADMIN_TOKEN:
@@ -154,21 +193,24 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 
 class _Cyborg:
-    def __init__(self, handler, cloud, project, service):
+    def __init__(self, handler, cloud, project, service, admin):
         self.h = handler
         self.cloud = cloud
         self.project = project
         self.service = service
+        self.admin = admin
 
     def _mine(self):
+        # Cyborg lists every project's ARQs to an admin.
         return [a for a in self.cloud.arqs.values()
-                if a['project_id'] == self.project]
+                if self.admin or a['project_id'] == self.project]
 
     def dispatch(self, method, path, query, body):
         if path == '/device_profiles' and method == 'GET':
             names = query.get('name', '').split(',')
             return self.h._reply(200, {'device_profiles': [
-                p for n, p in self.cloud.profiles.items() if n in names]})
+                p for n, p in self.cloud.profiles.items()
+                if 'name' not in query or n in names]})
         if path != '/accelerator_requests':
             return self.h._error(404, 'not found')
         return getattr(self, method.lower())(query, body)
@@ -262,7 +304,7 @@ class _Cyborg:
             return self.h._reply(204)
         for arq_uuid in query.get('arqs', '').split(','):
             arq = self.cloud.arqs.get(arq_uuid)
-            if arq is None or arq['project_id'] != self.project:
+            if arq is None or arq not in self._mine():
                 return self.h._error(404, 'ARQ %s not found' % arq_uuid)
             if arq['instance_uuid'] and not self.service:
                 return self.h._error(403, 'ARQ %s is bound' % arq_uuid)
@@ -349,17 +391,36 @@ class _Placement:
 
 
 class Server:
-    """Serves a :class:`Cloud` on 127.0.0.1 in a thread."""
+    """Serves a :class:`Cloud` on 127.0.0.1 in a thread.
 
-    def __init__(self, cloud):
-        self.httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0),
+    ``port`` brings a stopped server back on its old port.
+    """
+
+    def __init__(self, cloud, port=0):
+        self.cloud = cloud
+        self.httpd = http.server.ThreadingHTTPServer(('127.0.0.1', port),
                                                      _Handler)
+        self.port = self.httpd.server_port
         self.httpd.cloud = cloud
+        self.httpd.connections = set()
         self.url = 'http://127.0.0.1:%d' % self.httpd.server_port
         self.thread = threading.Thread(target=self.httpd.serve_forever,
                                        daemon=True)
         self.thread.start()
 
     def stop(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        if self.httpd is not None:
+            self.httpd.shutdown()
+            self.httpd.server_close()
+            # Keep-alive connections die with a real service too.
+            for conn in list(self.httpd.connections):
+                try:
+                    conn.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            self.httpd = None
+
+    def restart(self):
+        """Serve again on the same port, as a restarted service would."""
+        self.stop()
+        self.__init__(self.cloud, self.port)

@@ -71,7 +71,7 @@ class TestCreateWithDevices(base.ComputeHostTestCase):
         self.assertEqual(1, len(self.cloud.cyborg_peers))
 
     def test_placement_is_asked_once_per_kind_of_device(self):
-        rc = self.add_peripherals(['hwrng', 'cpu-dma-latency', 'vcs'])
+        rc = self.add_peripherals(['hwrng', 'cpu-dma-latency', 'ttyS0'])
         no_rng = {'resources:%s' % rc: '2',
                   'trait:CUSTOM_PERIPHERAL_MODEL_HWRNG': 'forbidden'}
         self.cloud.add_profile('pair', [no_rng])

@@ -19,6 +19,8 @@ the keystoneauth auth, session and adapter options, as Nova's ``[cyborg]``
 group has them.
 """
 
+import copy
+
 from keystoneauth1 import loading as ks_loading
 from oslo_config import cfg
 
@@ -28,6 +30,11 @@ CYBORG_GROUP = 'oci_attach_cyborg'
 
 #: Keystone service type of Cyborg.
 SERVICE_TYPE = 'accelerator'
+
+#: Default of ``[oci_attach_cyborg] timeout``.  keystoneauth waits for
+#: ever by default, and one hung Cyborg request would hold its create
+#: (and, before they were freed of it, the creates queued behind it).
+CYBORG_TIMEOUT = 30
 
 opts = [
     cfg.IntOpt('arq_bind_timeout',
@@ -48,6 +55,25 @@ opts = [
                help='How many times to pick a free device resource provider '
                     'again when Placement reports that another consumer '
                     'took the chosen one first.'),
+    cfg.FloatOpt('placement_timeout',
+                 default=30,
+                 min=1,
+                 help='Seconds to wait for each answer of Placement while '
+                      'claiming or releasing devices. Zun\'s own '
+                      '[keystone_auth] timeout defaults to waiting for ever; '
+                      'this applies to the device claims only. A create '
+                      'whose Placement call times out fails with a message '
+                      'saying so.'),
+    cfg.IntOpt('orphan_min_age',
+               default=300,
+               min=1,
+               help='Seconds an accelerator request of a peripheral device '
+                    'profile must have stayed unbound (no instance) before '
+                    'the periodic clean-up deletes it. Such requests are '
+                    'left behind when the answer to their creation was lost '
+                    '(a timeout); this must exceed the time a create takes '
+                    'between creating and binding its requests, on every '
+                    'zun-compute host.'),
 ]
 
 cyborg_group = cfg.OptGroup(
@@ -60,8 +86,22 @@ cyborg_group = cfg.OptGroup(
          'container is sent alongside it.')
 
 
+def _session_opts():
+    opts = []
+    for opt in ks_loading.get_session_conf_options():
+        if opt.dest == 'timeout':
+            opt = copy.copy(opt)
+            opt.default = CYBORG_TIMEOUT
+            opt.help = ('Seconds to wait for each answer of the Cyborg API. '
+                        'A create whose call times out fails with a message '
+                        'saying so; its accelerator requests are cleaned up '
+                        'then or by the periodic clean-up.')
+        opts.append(opt)
+    return opts
+
+
 def _ksa_opts():
-    return (ks_loading.get_session_conf_options() +
+    return (_session_opts() +
             ks_loading.get_auth_common_conf_options() +
             ks_loading.get_auth_plugin_conf_options('password') +
             ks_loading.get_adapter_conf_options(include_deprecated=False))
@@ -75,6 +115,7 @@ def register_opts(conf):
     ks_loading.register_adapter_conf_options(conf, CYBORG_GROUP,
                                              include_deprecated=False)
     conf.set_default('service_type', SERVICE_TYPE, group=CYBORG_GROUP)
+    conf.set_default('timeout', CYBORG_TIMEOUT, group=CYBORG_GROUP)
     conf.set_default('valid_interfaces', ['internal', 'public'],
                      group=CYBORG_GROUP)
 
