@@ -37,6 +37,7 @@ import sys
 import types
 
 from cyborg_peripherals.emulation import kit as kit_mod
+from cyborg_peripherals.emulation import testbed as testbed_mod
 
 
 #: Backing character devices: readable by root, refused by Docker's
@@ -118,14 +119,10 @@ def remove_nodes(paths):
 
 
 def _keep():
-    # Only this helper imports the test fixture (and umockdev's Python
-    # API); it runs under umockdev-wrapper.
-    from tests.functional import umockdev_fixture
-
-    # Terminated: still remove the testbed directory.
+    # Only this helper imports umockdev's Python API; it runs under
+    # umockdev-wrapper.  Terminated: still remove the testbed directory.
     signal.signal(signal.SIGTERM, lambda *args: sys.exit(0))
-    testbed = umockdev_fixture.Testbed()
-    testbed.setUp()
+    testbed = testbed_mod.Testbed().start()
     print(json.dumps({'root': testbed.testbed.get_root_dir()}), flush=True)
     stay = False
     for line in sys.stdin:
@@ -147,7 +144,7 @@ def _keep():
         while stay:
             signal.pause()
     finally:
-        testbed.cleanUp()
+        testbed.close()
 
 
 if __name__ == '__main__':

@@ -16,31 +16,35 @@ zun-api and zun-compute do not run here: zun-api asks Neutron for the
 container's network on every create, and zun-compute's network drivers
 (Kuryr, CNI) need Neutron too.  So Zun's compute manager runs in this
 process, as the Zun tests run it, with the ``docker_oci`` driver and
-only the network driver stubbed (``tests.zun.harness.NoNeutron``); the
-driver talks to the real Cyborg and Placement with real Keystone
-tokens: the container owner's for creating accelerator requests, and
-Zun's service user's for binding them.
+only the network driver stood in for (``NoNeutron``); the driver talks
+to the real Cyborg and Placement with real Keystone tokens: the
+container owner's for creating accelerator requests, and Zun's service
+user's for binding them.  The Zun tests use ``NoNeutron`` and
+``new_container`` too.
 """
 
 import os
+import uuid
 
 import docker
 import zun.conf
 from keystoneauth1 import loading as ks_loading
 from oslo_db.sqlalchemy import enginefacade
+from zun import objects
 from zun.common import context as zun_context
+from zun.compute import container_actions
 from zun.compute import manager as zun_manager
 from zun.container.docker import driver as docker_driver
 from zun.db.sqlalchemy import models
 
-from tests.functional import rootfs
-from tests.zun import harness
+from aio import rootfs
 from zun_oci_attach import conf as oci_conf
+from zun_oci_attach import profiles
 from zun_oci_attach.conf import cyborg as cyborg_conf
 
 
 CONF = zun.conf.CONF
-IMAGE = harness.IMAGE
+IMAGE = rootfs.IMAGE
 #: Print the first bytes of every device node the container was given
 #: beyond Docker's defaults (a terminal would block: skip them all).
 READ_DEVICES = (
@@ -48,6 +52,52 @@ READ_DEVICES = (
     '/dev/full|/dev/random|/dev/urandom|/dev/tty|/dev/console|/dev/ptmx|'
     '/dev/pts/*) continue;; esac; '
     'echo "$f: $(timeout 5 head -c 8 $f | od -An -tx1)"; done')
+
+
+class NoNeutron:
+    """Stands in for Zun's network driver, the one part that needs
+    Neutron: containers get no network.
+    """
+
+    neutron_api = None
+
+    def get_or_create_network(self, context, network):
+        pass
+
+    def process_networking_config(self, container, requested_network,
+                                  host_config, kwargs, docker_api,
+                                  security_group_ids=None):
+        host_config['network_mode'] = 'none'
+
+    def connect_container_to_network(self, container, network, **kwargs):
+        return []
+
+    def disconnect_container_from_network(self, container, network):
+        pass
+
+    def on_container_started(self, container):
+        pass
+
+    def on_container_stopped(self, container):
+        pass
+
+
+def new_container(context, command, name, host, user_id=None,
+                  device_profiles=None):
+    """A container as zun-api records it, ready for the manager."""
+    container = objects.Container(
+        context, uuid=str(uuid.uuid4()), name=name,
+        project_id=context.project_id, user_id=user_id or context.user_id,
+        image=IMAGE, image_driver='docker', image_pull_policy='ifnotpresent',
+        command=command, environment={}, labels={}, status='Creating',
+        host=host, interactive=False, tty=False)
+    if device_profiles:
+        container.labels = {profiles.LABEL: device_profiles}
+    container.create(context)
+    # As zun-api does; the manager records its events under it.
+    objects.ContainerAction.action_start(
+        context, container.uuid, container_actions.CREATE, want_result=False)
+    return container
 
 
 def _password_auth(group, credentials):
@@ -79,13 +129,9 @@ class ComputeHost:
         CONF.set_override('region_name', 'RegionOne',
                           group='placement_client')
         models.Base.metadata.create_all(enginefacade.writer.get_engine())
-        docker_driver.zun_network.driver = \
-            lambda **kwargs: harness.NoNeutron()
+        docker_driver.zun_network.driver = lambda **kwargs: NoNeutron()
         self.docker = docker.APIClient()
-        if not self.docker.images(name=IMAGE):
-            repository, tag = IMAGE.split(':')
-            self.docker.import_image_from_data(rootfs.busybox_tar(),
-                                               repository=repository, tag=tag)
+        rootfs.ensure_image(self.docker)
         self.manager = zun_manager.Manager(container_driver='docker_oci')
 
     def context(self, user='demo'):
@@ -98,9 +144,8 @@ class ComputeHost:
 
     def new_container(self, context, command, device_profiles=None,
                       name='aio-demo'):
-        container = harness.new_container(
-            context, command, name, CONF.host,
-            device_profiles=device_profiles)
+        container = new_container(context, command, name, CONF.host,
+                                  device_profiles=device_profiles)
         self.cloud.record_container('zun-' + container.uuid)
         return container
 

@@ -63,3 +63,73 @@ def new_testbed():
 def load(testbed, kit):
     """Add the devices of ``kit`` to ``testbed``."""
     testbed.add_from_string(kit.text())
+
+
+class Testbed:
+    """A umockdev testbed that devices are plugged into and unplugged
+    from, as the kernel and udev would do it.
+
+    ``start()`` creates it (see ``new_testbed``), ``close()`` removes
+    it; ``testbed`` is umockdev's ``UMockdev.Testbed``.
+    """
+
+    def __init__(self):
+        self.testbed = None
+        #: The record paragraphs of the devices plugged in now.
+        self.paragraphs = []
+
+    def start(self):
+        self.testbed = new_testbed()
+        self.paragraphs = []
+        return self
+
+    def close(self):
+        # Dropping the last reference removes the testbed directory.
+        self.testbed = None
+
+    def plug(self, kit):
+        """Add the devices of ``kit``; udev sends one add event each.
+
+        Devices already present (such as the root hub every kit starts
+        with) are left alone: umockdev aborts on a duplicate.
+        """
+        present = {p.sys_path for p in self.paragraphs}
+        new = [p for p in kit.paragraphs if p.sys_path not in present]
+        self.testbed.add_from_string('\n'.join(p.text() for p in new))
+        self.paragraphs.extend(new)
+
+    def unplug(self, sys_path):
+        """Unplug the device at ``sys_path`` and everything below it.
+
+        Like the kernel: remove events go out children first, then the
+        sysfs entries disappear.
+        """
+        below = [p for p in self.paragraphs
+                 if p.sys_path == sys_path or
+                 p.sys_path.startswith(sys_path + '/')]
+        for para in sorted(below, key=lambda p: len(p.sys_path),
+                           reverse=True):
+            self.testbed.uevent(para.sys_path, 'remove')
+        self.testbed.remove_device(sys_path)
+        self.paragraphs = [p for p in self.paragraphs if p not in below]
+        self._clean_up_after_removal(below)
+
+    def _clean_up_after_removal(self, removed):
+        # umockdev leaves class/bus links and /dev nodes of removed
+        # devices behind, and aborts when a device is added again at the
+        # same path; the kernel removes them, so do the same.
+        root = self.testbed.get_root_dir()
+        for para in removed:
+            if para.node:
+                for path in (os.path.join(root, 'dev', para.node),
+                             os.path.join(root, 'dev', '.node',
+                                          para.node.replace('/', '_'))):
+                    if os.path.lexists(path):
+                        os.unlink(path)
+        for top in ('sys/bus', 'sys/class', 'sys/dev'):
+            for dirpath, dirnames, filenames in os.walk(
+                    os.path.join(root, top)):
+                for name in dirnames + filenames:
+                    path = os.path.join(dirpath, name)
+                    if os.path.islink(path) and not os.path.exists(path):
+                        os.unlink(path)

@@ -21,10 +21,10 @@ import stat
 import docker
 import fixtures
 
-from tests.functional import rootfs
+from aio import rootfs
 
 
-IMAGE = 'cyborg-peripherals/busybox:test'
+IMAGE = rootfs.IMAGE
 
 #: Character devices readable by root without capabilities and not in
 #: Docker's default device cgroup, so a container can read them only if
@@ -62,14 +62,7 @@ class DockerFixture(fixtures.Fixture):
     def _setUp(self):
         self.client = docker.APIClient(version=self.version)
         self.addCleanup(self.client.close)
-        self._ensure_image()
-
-    def _ensure_image(self):
-        # Import once per host; tests share the image by tag.
-        if not self.client.images(name=IMAGE):
-            repository, tag = IMAGE.split(':')
-            self.client.import_image_from_data(
-                rootfs.busybox_tar(), repository=repository, tag=tag)
+        rootfs.ensure_image(self.client)
 
     def run(self, command, host_config=None, **kwargs):
         """Run ``command`` (a list) to completion: (exit code, output)."""

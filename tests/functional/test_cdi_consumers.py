@@ -26,8 +26,8 @@ import sys
 import fixtures
 import testtools
 
+from aio import rootfs
 from cyborg_peripherals.cdi import writer
-from tests.functional import rootfs
 
 
 IMAGE = 'localhost/cyborg-peripherals/busybox:test'

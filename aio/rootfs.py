@@ -10,10 +10,11 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""A tiny container root file system from Debian's busybox-static.
+"""A tiny container image from Debian's busybox-static.
 
-No registry is reachable from the test machines, so container images are
-imported from this tarball (``docker import``, ``podman import``).
+No registry is reachable from the machines ``tools/aio`` and the tests
+run on, so the containers' image is imported from this tarball
+(``docker import``, ``podman import``).
 """
 
 import io
@@ -21,6 +22,8 @@ import os
 import tarfile
 
 
+#: The image every container of the all-in-one cloud and the tests runs.
+IMAGE = 'cyborg-peripherals/busybox:test'
 BUSYBOX = '/bin/busybox'
 APPLETS = ('sh', 'cat', 'head', 'od', 'ls', 'mknod', 'stat', 'env', 'id',
            'mount', 'touch', 'sleep', 'echo', 'test')
@@ -45,3 +48,14 @@ def busybox_tar():
             info.linkname = 'busybox'
             tar.addfile(info)
     return buf.getvalue()
+
+
+def ensure_image(client):
+    """Import ``IMAGE`` with the docker-py ``client`` unless it exists.
+
+    Imported once per host; containers share it by tag.
+    """
+    if not client.images(name=IMAGE):
+        repository, tag = IMAGE.split(':')
+        client.import_image_from_data(busybox_tar(), repository=repository,
+                                      tag=tag)
