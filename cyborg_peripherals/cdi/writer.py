@@ -100,8 +100,12 @@ def prepare_directory(directory):
 
 
 def atomic_write(directory, content):
+    """Replace the spec in ``directory``, which must exist.
+
+    No directory is made here: under privsep's umask 0 missing parents
+    would be made world-writable; see :func:`prepare_directory`.
+    """
     check_directory(directory)
-    os.makedirs(directory, mode=0o755, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=directory, prefix='.' + SPEC_FILE,
                                suffix='.tmp')
     try:

@@ -211,6 +211,13 @@ class TestAtomicWrite(testtools.TestCase):
                          'sizes')
         self.assertEqual([writer.SPEC_FILE], os.listdir(self.dir))
 
+    def test_missing_directories_are_not_made(self):
+        # Under privsep's umask 0 they would be world-writable.
+        missing = os.path.join(self.dir, 'new', 'cdi')
+        self.assertRaises(FileNotFoundError, writer.atomic_write, missing,
+                          _big_spec('a', size=10))
+        self.assertEqual([], os.listdir(self.dir))
+
     def test_failed_write_keeps_the_old_spec(self):
         if os.geteuid() != 0:
             self.skipTest('mounting a small tmpfs needs root')
