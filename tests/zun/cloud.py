@@ -35,6 +35,7 @@ client as a real socket that never answers.
 import http.server
 import json
 import socket
+import sys
 import threading
 import urllib.parse
 import uuid
@@ -390,6 +391,13 @@ class _Placement:
         return self.h._reply(204)
 
 
+class _HTTPServer(http.server.ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        # A client that gave up on a held request closed its socket.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class Server:
     """Serves a :class:`Cloud` on 127.0.0.1 in a thread.
 
@@ -398,8 +406,7 @@ class Server:
 
     def __init__(self, cloud, port=0):
         self.cloud = cloud
-        self.httpd = http.server.ThreadingHTTPServer(('127.0.0.1', port),
-                                                     _Handler)
+        self.httpd = _HTTPServer(('127.0.0.1', port), _Handler)
         self.port = self.httpd.server_port
         self.httpd.cloud = cloud
         self.httpd.connections = set()
