@@ -161,7 +161,8 @@ DEFAULT_MAX_ENV_VALUE = 1024
 
 _ENV_NAME = re.compile(r'[A-Z][A-Z0-9_]{0,127}')
 _ENV_PATTERN = re.compile(r'[A-Z0-9_*?]{1,128}')
-_MAJOR = re.compile(r'([bc]):([0-9]{1,10})')
+#: No leading zeros: entries are compared as written.
+_MAJOR = re.compile(r'([bc]):(0|[1-9][0-9]{0,9})')
 
 #: Mount targets under these would change the container's view of its
 #: own configuration, processes, kernel or devices.

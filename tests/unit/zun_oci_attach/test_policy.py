@@ -590,6 +590,7 @@ class TestPolicyConfig(base.SpecTestCase):
                    {'allowed_majors': ['179']},
                    {'allowed_majors': ['b:179\n']},
                    {'allowed_majors': ['x:1']},
+                   {'allowed_majors': ['b:0179']},
                    {'max_env_value': 0}):
             e = self.assertRaises(ValueError, translation.Policy,
                                   **dict({'cdi_dir': self.cdi_dir}, **kw))
