@@ -90,10 +90,16 @@ def add_command_parsers(subparsers):
 command_opt = cfg.SubCommandOpt('command', title='Commands',
                                 handler=add_command_parsers)
 
+# Cyborg's own option, read from the agent's configuration: the host
+# name the agent gives its deployables.
+agent_host_opt = cfg.StrOpt('host', help='The Cyborg agent\'s host name.')
+
 
 def _inventory():
     classes = peripherals_conf.load_classes(CONF)
-    return inventory_mod.Inventory(classes, peripherals_conf.host(CONF))
+    # The agent names deployables after its own host option.
+    host = CONF.host or peripherals_conf.host(CONF)
+    return inventory_mod.Inventory(classes, host)
 
 
 def _scratch_publisher():
@@ -200,6 +206,7 @@ def main(argv=None):
     logging.set_defaults(default_log_levels=logging.get_default_log_levels()
                          + ['oslo.privsep.daemon=WARN'])
     CONF.register_cli_opt(command_opt)
+    CONF.register_opt(agent_host_opt)
     try:
         CONF(argv, project='cyborg-peripherals', usage=USAGE,
              description=DESCRIPTION,

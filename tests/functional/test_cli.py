@@ -141,19 +141,27 @@ class TestDiscoverCommand(testtools.TestCase):
         start.tty(usb, 'ttyUSB0', 188)
         bed = self.useFixture(umockdev_fixture.Testbed(start))
         env = dict(os.environ, UMOCKDEV_DIR=bed.testbed.get_root_dir())
-        agent_conf = self.write_conf('[peripherals]\n'
+        agent_conf = self.write_conf('[DEFAULT]\nhost = edge-7\n'
+                                     '[peripherals]\n'
                                      'enabled_classes = serial\n',
                                      'cyborg.conf')
 
-        def classes(*args):
+        def discover(*args):
             out = subprocess.run(
                 CLI_WITH_AGENT_CONFIG + [agent_conf] + list(args) +
                 ['discover', '--format', 'json'], capture_output=True,
                 text=True, timeout=120, env=env)
             self.assertEqual(0, out.returncode, out.stderr)
-            return [p['class'] for p in json.loads(out.stdout)]
+            return json.loads(out.stdout)
+
+        def classes(*args):
+            return [p['class'] for p in discover(*args)]
 
         self.assertEqual(['serial'], classes())
+        # Named as the agent names its deployables.
+        (serial,) = discover()
+        self.assertTrue(serial['name'].startswith('edge-7_serial_'),
+                        serial['name'])
         # --config-file replaces it.
         own = self.write_conf('[peripherals]\nenabled_classes = camera\n')
         self.assertEqual(['camera'], classes('--config-file', own))
