@@ -33,11 +33,13 @@ peripherals_group = cfg.OptGroup(
 opts = [
     cfg.StrOpt('host',
                sample_default='localhost',
-               help='Host name used in deployable names. Must equal the '
-                    'Cyborg agent\'s [DEFAULT] host (the Cyborg driver '
-                    'passes that value itself); when unset the command-'
-                    'line tools use this machine\'s host name, as Cyborg '
-                    'does by default.'),
+               help='Host name the command-line tools use in deployable '
+                    'names when their configuration has no [DEFAULT] host '
+                    '(the Cyborg agent\'s option, which the driver uses, '
+                    'and the tools too when they read the agent\'s '
+                    'cyborg.conf). Set it to the agent\'s host name; when '
+                    'unset, the tools use this machine\'s host name, as '
+                    'Cyborg does by default.'),
     cfg.StrOpt('cdi_spec_dir',
                default='/var/run/cdi',
                help='Directory of the CDI spec that describes the '
