@@ -177,6 +177,10 @@ class CyborgClient:
         except ks_exc.ClientException as e:
             raise CyborgUnavailable(action=action, error=sanitize(e)) from e
         if resp.status_code not in ok:
+            LOG.warning('Cyborg refused to %(action)s (HTTP %(status)s): '
+                        '%(body)r', {'action': action,
+                                     'status': resp.status_code,
+                                     'body': resp.text[:4096]})
             raise CyborgRefused(action=action, status=resp.status_code,
                                 detail=_detail(resp))
         return resp
