@@ -245,7 +245,8 @@ class DockerOCIDriver(docker_driver.DockerDriver):
         super().delete(context, container, force)
         if not _has_devices(container):
             return
-        # Zun's delete returns quietly when Docker cannot be reached.
+        # Zun's delete returns without removing the container when its
+        # network clean-up finds it "not connected".
         if container.container_id and not _gone(container):
             raise DevicesKept(reason='Delete failed', error='Docker did not '
                               'confirm the removal', id=container.container_id)

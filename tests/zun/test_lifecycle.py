@@ -477,3 +477,46 @@ class TestRestartAfterNodeSwap(base.ComputeHostTestCase):
             container.container_id)['Config']['Labels']
         self.assertEqual({'nodes': [[self.node, 'c', 10, 183]]},
                          json.loads(labels[driver.NODES_LABEL]))
+
+
+
+class TestRestartWithNativeCDI(base.ComputeHostTestCase):
+    """With native CDI the engine reads the spec itself at every start."""
+
+    def test_start_refuses_when_the_spec_names_other_nodes(self):
+        node_dir = tempfile.mkdtemp(prefix='zun-oci-test-', dir='/dev')
+        self.addCleanup(shutil.rmtree, node_dir)
+        nodes = {}
+        for name, (major, minor) in (('ttyUSB0', (10, 183)),
+                                     ('ttyUSB1', (10, 259))):
+            nodes[name] = os.path.join(node_dir, name)
+            os.mknod(nodes[name], 0o600 | stat.S_IFCHR,
+                     os.makedev(major, minor))
+
+        def publish(node, major, minor):
+            writer.atomic_write(self.cdi_dir, cdi_spec.render(
+                cdi_spec.build_spec(contract.CDI_KIND, [(
+                    'serial-usb0', {'deviceNodes': [
+                        cdi_spec.device_node_dict(node, 'c', major, minor,
+                                                  permissions='rw')]})])))
+        publish(nodes['ttyUSB0'], 10, 183)
+        rc = 'CUSTOM_PERIPHERAL_SERIAL'
+        self.cloud.add_device(
+            self.cn, base.CONF.host + '_usb0', rc, ['OWNER_CYBORG'],
+            contract.AttachInfo.for_device('serial-usb0',
+                                           'serial').to_dict())
+        self.add_profile('serial', rc)
+        self.config(native_cdi=True, group='oci_attach')
+        container = self.create(self.new_container('serial'))
+        host_config = self.docker.inspect_container(
+            container.container_id)['HostConfig']
+        self.assertEqual('cdi', host_config['DeviceRequests'][0]['Driver'])
+
+        # The spec now gives the device another node; the recorded one
+        # is unchanged, but the engine would read the new spec.
+        publish(nodes['ttyUSB1'], 10, 259)
+        self.assertRaises(exception.ZunException, self.start, container)
+        reason = self.reload(container).status_reason
+        self.assertIn('the CDI spec now names %s instead of %s'
+                      % (nodes['ttyUSB1'], nodes['ttyUSB0']), reason)
+        self.assertIn('The container was not started', reason)
