@@ -413,10 +413,12 @@ class Lifecycle:
             attempt('delete ARQ %s' % uuid, lambda uuid=uuid: client.delete(
                 uuid))
         if unbound:
+            self._claims.unhold(container.uuid)
             attempt('release Placement claims',
                     lambda: self._claims.release(context, container))
         else:
             attempt('hold the devices back', lambda: self._claims.hold(
+                container.uuid,
                 self._claims.providers(context, container.uuid)))
         return errors
 
@@ -452,17 +454,23 @@ class Lifecycle:
                 rps = {a['device_rp_uuid'] for a in arqs
                        if a.get('instance_uuid') == instance and
                        a.get('device_rp_uuid')}
-                self._claims.hold(rps)
-                consumer = _Consumer(instance)
+                self._claims.hold(instance, rps)
                 try:
                     client.delete_for_instance(instance)
-                    self._claims.release(context, consumer)
                 except Exception as e:
                     LOG.warning('Could not release the devices of deleted '
                                 'container %(uuid)s, will retry: %(error)s',
                                 {'uuid': instance, 'error': e})
                     continue
-                self._claims.unhold(rps)
+                self._claims.unhold(instance)
+                try:
+                    self._claims.release(context, _Consumer(instance))
+                except Exception as e:
+                    LOG.warning('Could not drop the Placement claims of '
+                                'deleted container %(uuid)s (%(error)s); '
+                                'delete them with "openstack resource '
+                                'provider allocation delete %(uuid)s"',
+                                {'uuid': instance, 'error': e})
                 LOG.info('Released the devices of container %s, which Zun '
                          'deleted while they could not be released',
                          instance)

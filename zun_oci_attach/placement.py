@@ -89,18 +89,22 @@ class DeviceClaims:
         self._tree = None
         self._lock = threading.Lock()
         self._claiming = {}     # provider -> creates claiming it now
-        self._held = set()      # providers Cyborg still binds to the gone
+        self._held = {}         # consumer -> providers Cyborg still binds
         self._finished = {}     # provider -> claims finished when claimed
         self._claims_done = 0   # claims finished so far
 
-    def hold(self, providers):
-        """Offer ``providers`` to no container until :meth:`unhold`."""
-        with self._lock:
-            self._held.update(providers)
+    def hold(self, consumer, providers):
+        """Offer ``providers`` of ``consumer`` to no other container.
 
-    def unhold(self, providers):
+        Until :meth:`unhold` of ``consumer``: Cyborg still binds them to
+        it, whatever Placement says.
+        """
         with self._lock:
-            self._held.difference_update(providers)
+            self._held.setdefault(consumer, set()).update(providers)
+
+    def unhold(self, consumer):
+        with self._lock:
+            self._held.pop(consumer, None)
 
     def providers(self, context, consumer):
         """The peripheral providers ``consumer`` has allocations on."""
@@ -142,7 +146,7 @@ class DeviceClaims:
         with self._lock:
             # Claimed by another create of this host meanwhile, or being
             # claimed now: Placement may not show it yet.
-            busy = set(self._claiming) | self._held | {
+            busy = set(self._claiming).union(*self._held.values()) | {
                 rp for rp, done in self._finished.items() if done > started}
             chosen = []
             for request in requests:

@@ -232,6 +232,23 @@ class TestOrphanedDevices(base.ComputeHostTestCase):
         self.assertEqual([self.first.uuid],
                          [a['instance_uuid'] for a in self.cloud.live_arqs()])
 
+    def test_a_device_held_by_a_failed_delete_is_offered_after_a_retry(self):
+        second = self.create_after_restart()
+        self.server.stop()
+        # Without force Zun keeps the container; the user deletes again.
+        self.assertRaises(exception.ZunException, self.manager.driver.delete,
+                          self.context, second, True)
+        self.server.restart()
+        self.manager.driver.delete(self.context, second, True)
+        self.manager.sync_container_state(None)
+        both = [self.create(self.new_container('rng')) for _i in range(2)]
+        self.assertEqual(2, len({d for c in both
+                                 for d in self._device_of(c)}))
+
+    def create_after_restart(self):
+        self.server.restart()
+        return self.create(self.new_container('rng'))
+
     def test_the_cleanup_spares_live_containers(self):
         self.server.restart()
         second = self.create(self.new_container('rng'))
