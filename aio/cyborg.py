@@ -41,7 +41,8 @@ class Cyborg:
         self.host = host
         self.cdi_dir = cdi_dir
         self.periodic_interval = periodic_interval
-        self.port = service.free_port()
+        self.listener = service.listening_socket()
+        self.port = self.listener.getsockname()[1]
         # Cyborg's links assume it is served under /accelerator; it
         # fails on that path without the final slash.
         self.url = 'http://127.0.0.1:%d/accelerator/' % self.port
@@ -93,7 +94,7 @@ class Cyborg:
         with open(app, 'w') as f:
             f.write('from cyborg.api import wsgi_app\n'
                     'application = wsgi_app.init_application()\n')
-        self.api = service.uwsgi('cyborg-api', app, self.port,
+        self.api = service.uwsgi('cyborg-api', app, self.listener,
                                  self.log('api'),
                                  mount='/accelerator',
                                  pyargv='--config-file %s --log-file %s' % (

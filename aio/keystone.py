@@ -52,7 +52,8 @@ class Keystone:
         self.db_url = db_url
         self.admin_password = admin_password
         self.passwords = passwords
-        self.port = service.free_port()
+        self.listener = service.listening_socket()
+        self.port = self.listener.getsockname()[1]
         self.url = 'http://127.0.0.1:%d/v3' % self.port
         self.process = None
 
@@ -94,7 +95,7 @@ class Keystone:
                       '--bootstrap-public-url', self.url]):
             service.run('keystone', manage + step, self.log)
         self.process = service.uwsgi('keystone', 'keystone.wsgi.api:application',
-                             self.port, self.log,
+                             self.listener, self.log,
                              {'OS_KEYSTONE_CONFIG_FILES': conf})
 
     def start(self, on_start):

@@ -26,7 +26,8 @@ class Placement:
         self.log = os.path.join(logs, 'placement.log')
         self.db_url = db_url
         self.keystone = keystone
-        self.port = service.free_port()
+        self.listener = service.listening_socket()
+        self.port = self.listener.getsockname()[1]
         self.url = 'http://127.0.0.1:%d' % self.port
         self.process = None
 
@@ -44,7 +45,7 @@ class Placement:
                                   '--config-file', conf, 'db', 'sync'],
                     self.log)
         self.process = service.uwsgi(
-            'placement', 'placement.wsgi.api:application', self.port,
+            'placement', 'placement.wsgi.api:application', self.listener,
             self.log, {'OS_PLACEMENT_CONFIG_DIR': self.dir})
 
     def start(self, on_start):

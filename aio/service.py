@@ -13,7 +13,6 @@
 """Running one service of the cloud: a subprocess with its own log."""
 
 import os
-import random
 import signal
 import socket
 import subprocess
@@ -24,6 +23,8 @@ import urllib.request
 
 
 VENV_BIN = os.path.dirname(sys.executable)
+#: uWSGI's default listen queue.
+LISTEN_BACKLOG = 100
 
 
 class ServiceFailed(RuntimeError):
@@ -39,22 +40,22 @@ def bin_path(name):
     return os.path.join(VENV_BIN, name)
 
 
-def free_port():
-    """A free port below the kernel's ephemeral range.
+def listening_socket():
+    """A socket listening on 127.0.0.1, on a port the kernel chose.
 
-    A port the kernel hands out for bind(0) comes from that range, where
-    an outgoing connection may take it before the service binds it.
+    The service inherits it (see ``uwsgi``): the port is held from the
+    moment it is chosen, so nothing else -- another cloud starting at
+    the same time, an outgoing connection -- can take it before the
+    service answers on it.
     """
-    with open('/proc/sys/net/ipv4/ip_local_port_range') as f:
-        low = int(f.read().split()[0])
-    while True:
-        port = random.randrange(10000, low)
-        with socket.socket() as s:
-            try:
-                s.bind(('127.0.0.1', port))
-            except OSError:
-                continue
-            return port
+    sock = socket.socket()
+    try:
+        sock.bind(('127.0.0.1', 0))
+        sock.listen(LISTEN_BACKLOG)
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 def http_answers(url):
@@ -92,14 +93,15 @@ def run(service, argv, log, env=None, input=None):
                             log)
 
 
-def uwsgi(name, app, port, log, env=None, threads=8, pyargv=None,
+def uwsgi(name, app, listener, log, env=None, threads=8, pyargv=None,
           mount=None):
     """WSGI application ``app`` (``module:callable``, or a file) served by
     uWSGI: one process, ``threads`` threads; under the path ``mount``
-    if given.
+    if given.  uWSGI serves HTTP on the socket ``listener`` (see
+    ``listening_socket``), which it inherits rather than binds.
     """
     argv = [bin_path('uwsgi'),
-            '--http-socket', '127.0.0.1:%d' % port,
+            '--http-socket', 'fd://%d' % listener.fileno(),
             '--home', os.path.dirname(VENV_BIN),
             '--master', '--processes', '1',
             '--threads', str(threads), '--enable-threads', '--need-app',
@@ -113,17 +115,25 @@ def uwsgi(name, app, port, log, env=None, threads=8, pyargv=None,
         argv += ['--wsgi-file' if app.endswith('.py') else '--module', app]
     if pyargv:
         argv += ['--pyargv', pyargv]
-    return Process(name, argv, log, env=dict(os.environ, **(env or {})))
+    return Process(name, argv, log, env=dict(os.environ, **(env or {})),
+                   listener=listener)
 
 
 class Process:
-    """A long-running service in its own session (process group)."""
+    """A long-running service in its own session (process group).
 
-    def __init__(self, name, argv, log, env=None):
+    A process given a ``listener`` socket inherits it when it starts,
+    and this process closes its own copy then: were the service to die,
+    clients would be refused rather than wait on a socket nobody
+    serves.  Such a process starts once.
+    """
+
+    def __init__(self, name, argv, log, env=None, listener=None):
         self.name = name
         self.argv = argv
         self.log = log
         self.env = env
+        self.listener = listener
         self.popen = None
 
     @property
@@ -131,13 +141,21 @@ class Process:
         return self.popen.pid if self.popen else None
 
     def start(self):
+        pass_fds = ()
+        if self.listener is not None:
+            if self.listener.fileno() < 0:
+                raise RuntimeError('%s has given its socket to the process '
+                                   'it started' % self.name)
+            pass_fds = (self.listener.fileno(),)
         with open(self.log, 'ab') as out:
             # A session of its own, so that stopping it also stops the
             # workers and helpers it forks (uWSGI, privsep).
             self.popen = subprocess.Popen(
                 self.argv, stdout=out, stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL, env=self.env,
-                start_new_session=True)
+                start_new_session=True, pass_fds=pass_fds)
+        if self.listener is not None:
+            self.listener.close()
         return self
 
     def wait_until(self, ready, what, timeout=60):
