@@ -83,7 +83,9 @@ cyborg_group = cfg.OptGroup(
          "Zun's own service user. Cyborg requires a service token from a "
          'user with a service role to bind accelerator requests and to '
          'delete them by instance; the token of the user who owns the '
-         'container is sent alongside it.')
+         'container is sent alongside it. The periodic clean-up of the '
+         'devices of deleted containers lists the requests of every '
+         'project, which also needs Cyborg\'s admin role.')
 
 
 def _session_opts():
