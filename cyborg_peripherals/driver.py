@@ -29,6 +29,11 @@ without touching udev.  A peripheral that disappears is still reported
 for ``[peripherals] removal_grace_period`` seconds: if a report fell
 between an unplug and the plug-back, Cyborg would otherwise delete and
 re-create its deployable, provider and attach handle, in use or not.
+
+An agent that takes drivers' change signals (``set_change_callback``,
+tools/cyborg-patches) is also told after each change and when a grace
+period ends, so that it reports within seconds, not at its next
+periodic report.
 """
 
 import json
@@ -107,14 +112,18 @@ class PeripheralDriver(generic.GenericDriver):
         self._current = ()
         # name -> (peripheral, when discover() first found it missing)
         self._vanished = {}
+        self._change_callback = None
+        # The thread starting the watcher, whose own changes need no signal
+        self._starting = None
+        # Asks for the report that ends a removal grace period
+        self._follow_up = None
 
-    @staticmethod
-    def _make_watcher():
+    def _make_watcher(self):
         classes = peripherals_conf.load_classes(peripherals_conf_mod.CONF)
         inv = inventory_mod.Inventory(classes, CONF.host)
         pub = publisher_mod.SpecPublisher.from_config(
             peripherals_conf_mod.CONF)
-        return hotplug.Watcher(inv, publisher=pub)
+        return hotplug.Watcher(inv, publisher=pub, on_change=self._signal)
 
     def discover(self):
         with self._lock:
@@ -123,8 +132,9 @@ class PeripheralDriver(generic.GenericDriver):
                 if self._watcher is None:
                     self._watcher = self._make_watcher()
                 if not self._watcher.running:
-                    self._watcher.start()
+                    self._start_watcher()
                 peripherals = self._with_vanished(self._watcher.peripherals)
+                self._schedule_follow_up()
             except (peripherals_conf.ConfigError, cfg.Error) as e:
                 # The agent keeps running its other drivers; this one
                 # reports what it last could until the file is fixed.
@@ -135,6 +145,62 @@ class PeripheralDriver(generic.GenericDriver):
                 self._reported = peripherals
                 LOG.info('Reporting %d peripherals', len(self._devices))
             return list(self._devices)
+
+    def set_change_callback(self, callback):
+        """Have ``callback()`` called when discover() would report a change.
+
+        Cyborg's agent calls this if it reports on drivers' signals (see
+        tools/cyborg-patches); an agent that does not finds changes at its
+        periodic report.
+        """
+        self._change_callback = callback
+
+    def _signal(self, change=None):
+        """Tell the agent if discover() would now report something new.
+
+        Called by the watcher after each change, and at the end of grace
+        periods.  A peripheral that has just disappeared is still
+        reported, so its removal only counts once its grace period ends:
+        an unplug and plug-back within it costs no report.
+        """
+        # The initial scan's changes are in the result of the discover()
+        # call that starts the watcher: the watcher applies them on the
+        # calling thread, which holds the lock, before discover() reads
+        # them.
+        if (self._change_callback is None or
+                threading.get_ident() == self._starting):
+            return
+        with self._lock:
+            peripherals = self._with_vanished(self._watcher.peripherals)
+            self._schedule_follow_up()
+            if peripherals == self._reported:
+                return
+        self._change_callback()
+
+    def _start_watcher(self):
+        self._starting = threading.get_ident()
+        try:
+            self._watcher.start()
+        finally:
+            self._starting = None
+
+    def _schedule_follow_up(self):
+        """Signal when the first removal grace period ends.
+
+        Runs with the lock held, after each ``_with_vanished()``, which
+        drops peripherals whose grace period has ended.
+        """
+        if self._follow_up is not None:
+            self._follow_up.cancel()
+            self._follow_up = None
+        if self._change_callback is None or not self._vanished:
+            return
+        grace = peripherals_conf_mod.CONF.peripherals.removal_grace_period
+        due = min(since for _per, since in self._vanished.values()) + grace
+        self._follow_up = threading.Timer(max(0.0, due - time.monotonic()),
+                                          self._signal)
+        self._follow_up.daemon = True
+        self._follow_up.start()
 
     def _with_vanished(self, current):
         """``current`` plus peripherals gone for less than the grace."""
