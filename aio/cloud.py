@@ -64,7 +64,7 @@ class Cloud:
         self.host = host or socket.gethostname()
         self.cdi_dir = os.path.join(self.workdir, 'cdi')
         #: Where the real device nodes of emulated peripherals go.
-        self.node_dir = '/dev/cp-aio-%s' % self.id
+        self.node_dir = emulated_mod.NODE_DIRS + self.id
         self.vhost = 'cp-aio-%s' % self.id
         self.progress = progress or (lambda message: None)
         #: Seconds each start-up step took, in order.
@@ -74,6 +74,10 @@ class Cloud:
         self.testbed_root = None
         self._keeper = None
         self._devices = {}
+        self._backings = None
+        #: Each real node of a plugged emulated device -> (peripheral
+        #: class, the host device whose numbers it has).
+        self.backing = {}
         self._passwords = {user: secrets.token_hex(12)
                            for user in keystone_mod.USERS}
         self._admin_password = secrets.token_hex(12)
@@ -256,9 +260,6 @@ class Cloud:
             except service.ServiceFailed as e:
                 errors.append(str(e))
         emulated_mod.remove_nodes(state['nodes'])
-        for node_dir in {os.path.dirname(n) for n in state['nodes']}:
-            with contextlib.suppress(OSError):
-                os.rmdir(node_dir)
         # Done once: a second teardown only retries what failed.
         state.update(containers=[], pgids=[], nodes=[])
         if not any(e.startswith('rabbitmq') for e in errors):
@@ -321,15 +322,26 @@ class Cloud:
                                % (' '.join(args), result.stderr.strip()))
         return result.stdout
 
+    @property
+    def backings(self):
+        """The host devices that back this cloud's emulated nodes (an
+        ``aio.emulated.BackingPool`` shared by all its kits).
+        """
+        if self._backings is None:
+            self._backings = emulated_mod.BackingPool()
+        return self._backings
+
     def edge_kit(self, **kwargs):
         """The default emulated kit, with nodes under this cloud's
         node directory.
         """
-        return emulated_mod.edge_kit(self.node_dir, **kwargs)
+        return emulated_mod.edge_kit(self.node_dir, pool=self.backings,
+                                     **kwargs)
 
     def emulated_kit(self, **kwargs):
         """An empty emulated kit to build on (see aio.emulated)."""
-        return emulated_mod.EmulatedKit(self.node_dir, **kwargs)
+        return emulated_mod.EmulatedKit(self.node_dir, pool=self.backings,
+                                        **kwargs)
 
     def plug(self, kit):
         """Plug an ``aio.emulated.EmulatedKit`` into the testbed."""
@@ -338,12 +350,15 @@ class Cloud:
         emulated_mod.make_nodes(kit.nodes)
         self._keeper_command({'plug': kit.paragraphs()})
         self._devices.update(kit.devices)
+        self.backing.update(kit.backing)
 
     def unplug(self, sys_path):
         """Unplug the emulated device at ``sys_path`` (and its nodes)."""
         self._keeper_command({'unplug': sys_path})
         nodes = self._devices.pop(sys_path, [])
         emulated_mod.remove_nodes(nodes)
+        for node in nodes:
+            self.backing.pop(node, None)
 
     def detach(self):
         """Let the cloud outlive this process.

@@ -40,8 +40,10 @@ from aio import zun as aio_zun
 CONF = zun.conf.CONF
 SERIAL_RC = 'CUSTOM_PERIPHERAL_SERIAL'
 GPIO_RC = 'CUSTOM_PERIPHERAL_GPIO'
+CAMERA_RC = 'CUSTOM_PERIPHERAL_CAMERA'
+SDR_RC = 'CUSTOM_PERIPHERAL_SDR'
 FTDI_TRAIT = 'CUSTOM_PERIPHERAL_USB_0403_6001'
-#: Identical serial adapters of the kit (all backed by /dev/hwrng).
+#: Identical serial adapters of the kit.
 SERIAL_ADAPTERS = 4
 
 _zun_db = None
@@ -69,9 +71,10 @@ def _zun_database():
 
 class Kit:
     """The peripherals of the cloud: a hub, identical FTDI serial
-    adapters on its ports 1.1 to 1.4 (serial numbers AIO00000...) and a
-    GPIO chip; everything a test plugs later gets new usbfs numbers and
-    kernel names, as a real re-plug does.
+    adapters on its ports 1.1 to 1.4 (serial numbers AIO00000...), a
+    UVC camera on 1.5, a HackRF One on 1.6 and a GPIO chip; everything
+    a test plugs later gets new usbfs numbers and kernel names, as a
+    real re-plug does.
     """
 
     def __init__(self, cloud):
@@ -84,6 +87,10 @@ class Kit:
             serial = 'AIO%05d' % i
             self.ports[serial] = '1.%d' % (i + 1)
             self.kit.serial_adapter(self.ports[serial], serial)
+        (self.camera_node,) = self.kit.devices[self.kit.camera(
+            '1.5', '9C2D5A8F')]
+        (self.sdr_node,) = self.kit.devices[self.kit.sdr(
+            '1.6', '0000000000000000a06063c8234e925f')]
         self.kit.gpiochip('fe200000', 0)
         #: serial number -> sys_path of the plugged USB device
         self.sys_paths = {}

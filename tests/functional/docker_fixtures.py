@@ -15,12 +15,10 @@
 Needs root and a running Docker engine (tools/start-services).
 """
 
-import os
-import stat
-
 import docker
 import fixtures
 
+from aio import emulated
 from aio import rootfs
 
 
@@ -29,23 +27,9 @@ IMAGE = rootfs.IMAGE
 #: Character devices readable by root without capabilities and not in
 #: Docker's default device cgroup, so a container can read them only if
 #: it was granted them: (path, major, minor).
-CANDIDATE_DEVICES = (('/dev/hwrng', 10, 183),
-                     ('/dev/cpu_dma_latency', 10, 259))
-
-
-def real_char_devices():
-    """The candidate devices that exist on this host as described."""
-    found = []
-    for path, major, minor in CANDIDATE_DEVICES:
-        try:
-            st = os.stat(path)
-        except OSError:
-            continue
-        if stat.S_ISCHR(st.st_mode) and (os.major(st.st_rdev),
-                                         os.minor(st.st_rdev)) == (major,
-                                                                   minor):
-            found.append((path, major, minor))
-    return found
+CANDIDATE_DEVICES = emulated.BACKING_CANDIDATES
+#: The candidate devices that exist on this host as described.
+real_char_devices = emulated.backing_devices
 
 
 class DockerFixture(fixtures.Fixture):
