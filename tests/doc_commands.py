@@ -250,6 +250,8 @@ def run(text, env=None, timeout=900):
     env = dict(os.environ if env is None else env)
     venv_bin = os.path.dirname(sys.executable)
     env['PATH'] = venv_bin + os.pathsep + env.get('PATH', '')
+    # tools/* set up and use this virtualenv, not another one.
+    env.setdefault('VENV', sys.prefix)
     return subprocess.run(['bash', '-o', 'pipefail', '-c', text], cwd=TOP,
                           env=env, capture_output=True, text=True,
                           timeout=timeout, check=False)
