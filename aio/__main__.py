@@ -188,7 +188,8 @@ def main(argv=None):
                         help='remove a cloud left running with --keep')
     args = parser.parse_args(argv)
     if args.teardown:
-        errors = cloud_mod.Cloud.teardown(args.teardown)
+        errors = cloud_mod.Cloud.teardown(args.teardown,
+                                          progress=_progress)
         for error in errors:
             print('aio: %s' % error, file=sys.stderr)
         return 1 if errors else 0

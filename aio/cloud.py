@@ -82,8 +82,8 @@ class Cloud:
                            for user in keystone_mod.USERS}
         self._admin_password = secrets.token_hex(12)
         self._state = {'workdir': self.workdir, 'db': db, 'databases': [],
-                       'pgids': [], 'vhost': None, 'nodes': [],
-                       'containers': []}
+                       'pgids': [], 'names': {}, 'vhost': None,
+                       'nodes': [], 'containers': []}
 
     # -- life cycle ---------------------------------------------------------
 
@@ -113,7 +113,11 @@ class Cloud:
             json.dump(self._state, f, indent=1)
 
     def _started(self, process):
-        self._state['pgids'].append(process.pid)
+        self._record_group(process.pid, process.name)
+
+    def _record_group(self, pgid, name):
+        self._state['pgids'].append(pgid)
+        self._state['names'][str(pgid)] = name
         self._save()
 
     def start(self, kit=None):
@@ -196,8 +200,7 @@ class Cloud:
                 ['umockdev-wrapper', sys.executable, '-m', 'aio.emulated'],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
                 cwd=TOP, text=True, start_new_session=True)
-        self._state['pgids'].append(self._keeper.pid)
-        self._save()
+        self._record_group(self._keeper.pid, 'umockdev testbed')
         self.testbed_root = self._keeper_answer()['root']
 
     def _keeper_answer(self):
@@ -226,42 +229,61 @@ class Cloud:
         directory (with the logs) only if ``remove_workdir``.
         """
         if self._keeper is not None:
+            self.progress('removing the umockdev testbed')
+            # Its input closing has it remove the testbed directory.
             self._keeper.stdin.close()
             self._keeper.wait()
             self._keeper = None
-        for svc in (self.cyborg,):
-            if svc is not None:
-                svc.stop()
+        processes = []
+        if self.cyborg is not None:
+            processes += [self.cyborg.agent, self.cyborg.conductor,
+                          self.cyborg.api]
         for svc in (self.placement, self.keystone):
-            if svc is not None and svc.process is not None:
-                svc.process.stop()
-        return self.teardown(self.workdir, remove_workdir)
+            if svc is not None:
+                processes.append(svc.process)
+        service.stop_processes([p for p in processes if p is not None],
+                               self.progress)
+        if self.cyborg is not None:
+            self.cyborg.stop()
+        return self.teardown(self.workdir, remove_workdir, self.progress)
 
     @staticmethod
-    def teardown(workdir, remove_workdir=True):
-        """Remove a cloud from what its ``state.json`` records.
+    def teardown(workdir, remove_workdir=True, progress=None):
+        """Remove a cloud from what its ``state.json`` records;
+        ``progress(message)`` hears each step.
 
         Returns the problems met; everything else is removed.
         """
+        progress = progress or (lambda message: None)
         path = os.path.join(workdir, 'state.json')
         if not os.path.exists(path):
             return ['%s has no state.json: not a cloud work directory'
                     % workdir]
         with open(path) as f:
             state = json.load(f)
-        errors = _remove_containers(state['containers'])
-        for pgid in reversed(state['pgids']):
-            service.stop_group(pgid)
+        errors = _remove_containers(state['containers'], progress)
+        names = state.get('names', {})
+        service.stop_groups(
+            {pgid: names.get(str(pgid), 'a service')
+             for pgid in reversed(state['pgids'])}, progress=progress)
+        if state['databases']:
+            progress('dropping the %s databases %s'
+                     % (state['db'], ', '.join(state['databases'])))
         errors += db_mod.drop(state['db'], state['databases'])
         if state['vhost']:
+            progress('deleting the RabbitMQ virtual host %s'
+                     % state['vhost'])
             try:
                 rabbit.delete_vhost(state['vhost'],
                                     os.path.join(workdir, 'teardown.log'))
             except service.ServiceFailed as e:
                 errors.append(str(e))
+        if state['nodes']:
+            progress('removing the device nodes under %s'
+                     % os.path.commonpath(state['nodes']))
         emulated_mod.remove_nodes(state['nodes'])
         # Done once: a second teardown only retries what failed.
-        state.update(containers=[], pgids=[], nodes=[])
+        state.update(containers=[], pgids=[], names={}, nodes=[])
         if not any(e.startswith('rabbitmq') for e in errors):
             state['vhost'] = None
         if not any(e.startswith('aio_') for e in errors):
@@ -269,6 +291,7 @@ class Cloud:
         with open(path, 'w') as f:
             json.dump(state, f, indent=1)
         if remove_workdir and not errors:
+            progress('removing %s' % workdir)
             shutil.rmtree(workdir, ignore_errors=True)
         return errors
 
@@ -426,12 +449,16 @@ class Cloud:
             time.sleep(0.5)
 
 
-def _remove_containers(names):
+def _remove_containers(names, progress):
     errors = []
     for name in names:
         result = subprocess.run(['docker', 'rm', '-f', name],
                                 capture_output=True, text=True, check=False)
-        if result.returncode != 0 and 'No such container' not in \
-                result.stderr:
+        if result.returncode == 0:
+            # "-f" also answers 0 for a container already gone; docker
+            # prints the names it removed.
+            if result.stdout.strip():
+                progress('removed the Docker container %s' % name)
+        elif 'No such container' not in result.stderr:
             errors.append('docker rm %s: %s' % (name, result.stderr.strip()))
     return errors

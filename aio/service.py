@@ -171,31 +171,75 @@ class Process:
             time.sleep(0.2)
 
     def stop(self):
-        if self.popen is not None:
-            stop_group(self.popen.pid, reap=self.popen.poll)
-            self.popen = None
+        stop_processes([self])
 
 
-def stop_group(pgid, timeout=15, reap=None):
-    """Stop the process group ``pgid`` that this cloud started.
+def stop_processes(processes, progress=None):
+    """Stop the running ``processes`` (``Process``) all at once."""
+    running = [p for p in processes if p.popen is not None]
 
-    ``reap`` collects the leader's exit status when it is our child:
-    until then it stays a zombie and the group seems alive.
+    def reap():
+        for process in running:
+            process.popen.poll()
+
+    stop_groups({p.pid: p.name for p in running}, reap=reap,
+                progress=progress)
+    for process in running:
+        process.popen = None
+
+
+def _alive(pgids):
+    """The process groups of ``pgids`` with a process that is not a
+    zombie.
+
+    A zombie still counts for ``kill(pid, 0)``, and the leader of a
+    group started by a process that has gone (``tools/aio --keep``)
+    stays one until an init that may never reap it does.
     """
-    try:
-        os.killpg(pgid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
+    alive = set()
+    for pid in os.listdir('/proc'):
+        if not pid.isdigit():
+            continue
+        try:
+            with open('/proc/%s/stat' % pid) as f:
+                # "pid (comm) state ppid pgrp ..."; comm may hold ")".
+                fields = f.read().rsplit(')', 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[0] != 'Z' and int(fields[2]) in pgids:
+            alive.add(int(fields[2]))
+    return alive
+
+
+def stop_groups(groups, timeout=15, reap=None, progress=None):
+    """Stop the process groups ``{pgid: name}`` that this cloud started:
+    all at once, SIGTERM first, SIGKILL for those still there after
+    ``timeout`` seconds.
+
+    ``reap`` collects a leader's exit status when it is our child.
+    ``progress(message)`` hears what is being stopped.
+    """
+    progress = progress or (lambda message: None)
+    signalled = {}
+    for pgid, name in groups.items():
+        try:
+            os.killpg(pgid, signal.SIGTERM)
+        except ProcessLookupError:
+            continue
+        progress('stopping %s (process group %d)' % (name, pgid))
+        signalled[pgid] = name
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while True:
         if reap is not None:
             reap()
-        try:
-            os.killpg(pgid, 0)
-        except ProcessLookupError:
-            return
+        alive = _alive(set(signalled))
+        if not alive or time.monotonic() > deadline:
+            break
         time.sleep(0.1)
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+    for pgid in sorted(alive):
+        progress('%s did not stop within %d seconds: killing it'
+                 % (signalled[pgid], timeout))
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
