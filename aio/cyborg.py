@@ -16,6 +16,7 @@ Subprocesses only: Cyborg and Zun register clashing global options, and
 this process imports Zun.
 """
 
+import configparser
 import os
 
 import oslo_messaging as messaging
@@ -101,6 +102,23 @@ class Cyborg:
                                      self.conf, self.log('api')))
         self.conductor = self._process('conductor')
         self.agent = self._process('agent')
+
+    def configure(self, sections):
+        """Set ``{section: {option: value}}`` in cyborg.conf.
+
+        A service reads it when it starts (see ``Cloud.restart_agent``).
+        """
+        parser = configparser.RawConfigParser()
+        parser.read(self.conf)
+        parser.read_dict(sections)
+        with open(self.conf, 'w') as f:
+            parser.write(f)
+
+    def reports(self):
+        """How many agent reports the conductor has received."""
+        # ConductorManager.report_data logs this once per report.
+        with open(self.log('conductor')) as f:
+            return sum('Start differing devices.' in line for line in f)
 
     def _process(self, name, env=None):
         argv = [service.bin_path('cyborg-%s' % name), '--config-file',
