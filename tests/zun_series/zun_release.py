@@ -114,7 +114,8 @@ class PristineZun(fixtures.Fixture):
             self.touched |= touched_files(diff)
             proc = subprocess.run(
                 ['patch', '-R', '-p1', '--batch', '--forward',
-                 '--no-backup-if-mismatch', '-d', self.python_path],
+                 '--no-backup-if-mismatch', '--reject-file=-',
+                 '-d', self.python_path],
                 input=diff, text=True, capture_output=True)
             if proc.returncode:
                 raise AssertionError(
