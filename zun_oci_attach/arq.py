@@ -18,8 +18,11 @@ free device provider per ARQ in Placement, bind all ARQs to this host and
 the container in one request (Cyborg refuses a second bind for the same
 instance), wait until Cyborg has resolved them, and return their attach
 handles.  Bind and delete-by-instance carry Zun's service token
-(CVE-2026-40214).  Once one ARQ exists, any failure deletes all of them
-and the Placement claim before the error propagates.
+(CVE-2026-40214).  A bind that Cyborg fails with a server error (such
+as its database being busy with concurrent binds) is tried again with
+new ARQs, up to ``[oci_attach] cyborg_bind_retries`` times.  Once one ARQ
+exists, any failure deletes all of them and the Placement claim before
+the error propagates.
 
 Cyborg is reached with a keystoneauth adapter rather than an SDK:
 openstacksdk's accelerator proxy keeps only the first ARQ a profile
@@ -28,6 +31,7 @@ Python API besides that proxy.
 """
 
 import json
+import random
 import re
 import threading
 import time
@@ -306,18 +310,26 @@ class Lifecycle:
         client = self._cyborg.client(context)
         created = []
         try:
-            requests = []
-            for name in profiles:
-                arqs = client.create(name)
-                created += arqs
-                self._check_owner(container, arqs)
-                requests += _requests(client.device_profile(name), arqs)
+            requests = self._create(client, container, profiles, created)
             rps = self._claims.claim(context, container, requests)
-            client.bind({
-                arq['uuid']: {'hostname': self._host,
-                              'device_rp_uuid': rp,
-                              'instance_uuid': container.uuid}
-                for arq, rp in zip(created, rps)})
+            retries = self._conf.oci_attach.cyborg_bind_retries
+            for attempt in range(1, retries + 1):
+                try:
+                    client.bind({
+                        arq['uuid']: {'hostname': self._host,
+                                      'device_rp_uuid': rp,
+                                      'instance_uuid': container.uuid}
+                        for arq, rp in zip(created, rps)})
+                    break
+                except CyborgRefused as e:
+                    if e.kwargs['status'] < 500 or attempt == retries:
+                        raise
+                    LOG.warning('Cyborg failed to bind the accelerator '
+                                'requests of container %(uuid)s (attempt '
+                                '%(attempt)d), binding new ones: %(error)s',
+                                {'uuid': container.uuid, 'attempt': attempt,
+                                 'error': e})
+                    self._replace(client, container, profiles, created)
             bound = self._wait(client, container)
             self._check_bound(container, bound, {a['uuid'] for a in created})
             return bound
@@ -327,6 +339,36 @@ class Lifecycle:
                 self.abandon(context, container, e,
                              [a['uuid'] for a in created], client)
             raise
+
+    def _create(self, client, container, profiles, created):
+        """Create the ARQs of ``profiles``, appended to ``created`` as
+        they come; returns their Placement requests, in that order.
+        """
+        requests = []
+        for name in profiles:
+            # Sorted by group, so that ARQs created again for the same
+            # profiles pair with the devices claimed for the first ones.
+            arqs = sorted(client.create(name),
+                          key=lambda a: a['device_profile_group_id'])
+            created += arqs
+            self._check_owner(container, arqs)
+            requests += _requests(client.device_profile(name), arqs)
+        return requests
+
+    def _replace(self, client, container, profiles, created):
+        """Replace the ARQs of a bind that failed in Cyborg.
+
+        Cyborg binds only new or unbound ARQs, and a failed bind leaves
+        them bound half-way or failed; the claims in Placement stay.
+        """
+        client.delete_for_instance(container.uuid)
+        for arq in created:
+            client.delete(arq['uuid'])
+        del created[:]
+        # Jitter, so that colliding binds do not collide again.
+        time.sleep(random.uniform(  # noqa: S311
+            0, self._conf.oci_attach.arq_poll_interval))
+        self._create(client, container, profiles, created)
 
     def _wait(self, client, container):
         timeout = self._conf.oci_attach.arq_bind_timeout

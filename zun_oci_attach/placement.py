@@ -28,8 +28,11 @@ conflict and retry), as are providers whose Cyborg attach handle is still
 held by a container Zun deleted (see ``arq.Lifecycle.reap``).
 """
 
+import random
 import threading
+import time
 
+from keystoneauth1 import exceptions as ks_exc
 from oslo_log import log as logging
 from zun.common import exception
 from zun.scheduler.client import report
@@ -48,6 +51,17 @@ class NoFreeDevice(exception.ResourcesUnavailable):
     message = ('No free device on this host satisfies %(what)s. Delete '
                'containers that hold such a device, or create the '
                'container again so that it is scheduled elsewhere')
+
+
+class ClaimFailed(exception.ZunException):
+    message = ('Placement could not record the claim of the devices '
+               '(%(error)s). Create the container again; if this repeats, '
+               'ask the operator to check the Placement service')
+
+
+def _pause(attempt):
+    # Creates that collided once would collide again in lockstep.
+    time.sleep(random.uniform(0, 0.1 * attempt))  # noqa: S311
 
 
 class DeviceRequest:
@@ -175,15 +189,32 @@ class DeviceClaims:
 
         Returns the provider uuids, in the order of ``requests``.
         """
+        failure = None
         for attempt in range(1, self._retries + 1):
+            if attempt > 1:
+                _pause(attempt)
             chosen = self._choose(context, requests)
             claimed = False
             try:
                 claimed = self._put(context, container, chosen, attempt)
+                failure = None
+            except ks_exc.HttpError as e:
+                # A server error leaves nothing written (the allocations
+                # of a consumer change in one transaction); a busy
+                # Placement database answers so under concurrent claims.
+                if (e.http_status or 0) < 500:
+                    raise ClaimFailed(error=e) from e
+                LOG.warning('Placement failed while claiming devices for '
+                            'container %(uuid)s (attempt %(attempt)d): '
+                            '%(error)s', {'uuid': container.uuid,
+                                          'attempt': attempt, 'error': e})
+                failure = e
             finally:
                 self._unreserve(chosen, claimed)
             if claimed:
                 return [rp for rp, _rc in chosen]
+        if failure is not None:
+            raise ClaimFailed(error=failure) from failure
         raise NoFreeDevice(what=', '.join(str(r) for r in requests))
 
     def _put(self, context, container, chosen, attempt):

@@ -67,6 +67,18 @@ class Cloud:
         self.stalled = threading.Event()
         self._unstalled = threading.Event()
         self.error_body = None         # (status, content type, bytes)
+        # Fault injection: (method, path prefix) -> how many of the next
+        # such requests get an HTTP 500, as from a busy database.
+        self.server_errors = {}
+
+    def server_error(self, method, path):
+        """Whether to fail this request (see ``server_errors``)."""
+        with self.lock:
+            for (m, prefix), left in self.server_errors.items():
+                if m == method and path.startswith(prefix) and left:
+                    self.server_errors[m, prefix] = left - 1
+                    return True
+        return False
 
     def unstall(self):
         self.stall = None
@@ -150,6 +162,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if stall is not None and stall(method, self.path):
             cloud.stalled.set()
             cloud._unstalled.wait()
+        if cloud.server_error(method, url.path):
+            return self._error(500, 'database is locked (fault injection)')
         if cloud.error_body and url.path.startswith('/accelerator/v2/'):
             status, ctype, data = cloud.error_body
             self.send_response(status)

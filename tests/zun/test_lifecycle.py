@@ -376,6 +376,60 @@ class TestCyborgErrorsInStatusReason(base.ComputeHostTestCase):
 
 
 
+class TestServerErrors(base.ComputeHostTestCase):
+    """Cyborg or Placement answering 500, as on a busy SQLite database
+    when creates run concurrently (fault injection in the double).
+    """
+
+    BIND = ('PATCH', '/accelerator/v2/accelerator_requests')
+    CLAIM = ('PUT', '/placement/allocations/')
+
+    def setUp(self):
+        super().setUp()
+        self.rc = self.add_peripherals(['hwrng'])
+        self.add_profile('rng', self.rc)
+        self.container = self.new_container('rng')
+
+    def test_a_bind_failing_once_is_done_again_with_new_arqs(self):
+        self.cloud.server_errors[self.BIND] = 1
+        self.create(self.container)
+        container = self.reload(self.container)
+        self.assertEqual('Created', container.status)
+        (arq_,) = self.cloud.live_arqs()
+        self.assertEqual(('Bound', container.uuid),
+                         (arq_['state'], arq_['instance_uuid']))
+        self.assertEqual(2, sum(1 for m, path, _t in self.cloud.requests
+                                if (m, path) == ('POST',
+                                                 self.BIND[1])))
+
+    def test_a_bind_failing_every_time_fails_its_create_cleanly(self):
+        self.cloud.server_errors[self.BIND] = 3
+        self.assertRaises(arq.CyborgRefused, self.create, self.container)
+        container = self.reload(self.container)
+        self.assertEqual('Error', container.status)
+        self.assertIn('Cyborg refused to bind accelerator requests '
+                      '(HTTP 500)', container.status_reason)
+        self.assertEqual([], self.cloud.live_arqs())
+        self.assertEqual({}, self.cloud.allocations)
+
+    def test_a_claim_failing_once_is_made_again(self):
+        self.cloud.server_errors[self.CLAIM] = 1
+        self.create(self.container)
+        self.assertEqual('Created', self.reload(self.container).status)
+        self.assertEqual([self.container.uuid], list(self.cloud.allocations))
+
+    def test_a_claim_failing_every_time_says_so(self):
+        self.cloud.server_errors[self.CLAIM] = 3
+        self.assertRaises(exception.ZunException, self.create,
+                          self.container)
+        container = self.reload(self.container)
+        self.assertEqual('Error', container.status)
+        self.assertIn('Placement could not record the claim of the devices',
+                      container.status_reason)
+        self.assertEqual([], self.cloud.live_arqs())
+        self.assertEqual({}, self.cloud.allocations)
+
+
 class TestSanitize(testtools.TestCase):
 
     @hypothesis.settings(max_examples=300, deadline=None)

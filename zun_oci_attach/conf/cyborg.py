@@ -49,12 +49,22 @@ opts = [
                  min=0.05,
                  help='Seconds between two queries of Cyborg while waiting '
                       'for accelerator requests to be resolved.'),
+    cfg.IntOpt('cyborg_bind_retries',
+               default=3,
+               min=1,
+               help='How many times to try binding the accelerator requests '
+                    'of a container when Cyborg fails with a server error '
+                    '(HTTP 5xx), such as a busy database under concurrent '
+                    'binds. Each new try binds newly created requests to '
+                    'the devices already claimed; the failed ones are '
+                    'deleted.'),
     cfg.IntOpt('placement_claim_retries',
                default=3,
                min=1,
                help='How many times to pick a free device resource provider '
                     'again when Placement reports that another consumer '
-                    'took the chosen one first.'),
+                    'took the chosen one first, or fails with a server '
+                    'error (HTTP 5xx).'),
     cfg.FloatOpt('placement_timeout',
                  default=30,
                  min=1,
