@@ -14,8 +14,9 @@
 
 Stock Zun's API refuses unknown fields, so the CLI hook carries the names
 in a container label, separated by commas or spaces; the hook writes
-spaces because python-zunclient splits a lone ``--label`` on commas.  A later Zun API microversion is expected to add a
-``device_profiles`` field; when the container object has it, it is read
+spaces because python-zunclient splits a lone ``--label`` on commas.
+Our Zun series (tools/zun-patches) adds a ``device_profiles`` field at
+API microversion 1.41; when the container object has it, it is read
 too.  Both sources are merged, keeping the first occurrence's order; a
 profile asks for a number of devices itself, so a repeated name adds none.
 
@@ -29,7 +30,7 @@ import re
 LABEL = 'openstack.org/device-profiles'
 
 #: Cyborg's own rule for device profile names.
-_NAME = re.compile(r'^[a-zA-Z0-9-_]+$')
+_NAME = re.compile(r'[a-zA-Z0-9-_]+')
 
 #: More devices than any edge host carries; bounds the work one request
 #: can cause in Cyborg and Placement.
@@ -55,7 +56,7 @@ def _split(value):
 
 def _validated(value, names):
     for name in names:
-        if not isinstance(name, str) or not _NAME.match(name):
+        if not isinstance(name, str) or not _NAME.fullmatch(name):
             raise InvalidDeviceProfiles(
                 value, '%r is not a valid name' % (name,))
     return names

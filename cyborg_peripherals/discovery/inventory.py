@@ -32,8 +32,8 @@ from cyborg_peripherals.discovery import records as records_mod
 
 LOG = logging.getLogger(__name__)
 
-_HEX4 = re.compile(r'^[0-9a-fA-F]{4}$')
-_INTERFACE_SUFFIX = re.compile(r':\d+\.\d+$')
+_HEX4 = re.compile(r'[0-9a-fA-F]{4}')
+_INTERFACE_SUFFIX = re.compile(r':\d+\.\d+\Z')
 
 
 _UDEV_ESCAPE = re.compile(r'\\x([0-9a-fA-F]{2})')
@@ -267,8 +267,8 @@ class Inventory:
         pid = props.get('ID_MODEL_ID') or None
         if cls.subsystem == 'usb' and (not vid or not pid):
             vid, pid = classes_mod.usb_ids(rec)
-        vid = vid.lower() if vid and _HEX4.match(vid) else None
-        pid = pid.lower() if pid and _HEX4.match(pid) else None
+        vid = vid.lower() if vid and _HEX4.fullmatch(vid) else None
+        pid = pid.lower() if pid and _HEX4.fullmatch(pid) else None
         traits = ['OWNER_CYBORG']
         if vid and pid:
             traits.append(naming.custom_trait('USB', vid, pid))

@@ -33,13 +33,14 @@ LOG = logging.getLogger(__name__)
 MAX_MAJOR = (1 << 12) - 1
 MAX_MINOR = (1 << 20) - 1
 
-_USB_DEVICE_RE = re.compile(r'^\d+-\d+(?:\.\d+)*$')
-_USB_INTERFACE_RE = re.compile(r'^\d+-\d+(?:\.\d+)*:\d+\.(\d+)$')
-_INT_RE = re.compile(r'^[0-9]{1,10}$')
+_USB_DEVICE_RE = re.compile(r'\d+-\d+(?:\.\d+)*')
+_USB_INTERFACE_RE = re.compile(r'\d+-\d+(?:\.\d+)*:\d+\.(\d+)')
+# Used with fullmatch: '$' would also match before a trailing newline.
+_INT_RE = re.compile(r'[0-9]{1,10}')
 
 
 def _to_int(text, limit):
-    if text is None or not _INT_RE.match(text):
+    if text is None or not _INT_RE.fullmatch(text):
         return None
     value = int(text)
     return value if value <= limit else None
@@ -55,9 +56,9 @@ def usb_paths(sys_path):
     parts = sys_path.split('/')
     for i in range(len(parts) - 1, 0, -1):
         part = parts[i]
-        if interface is None and _USB_INTERFACE_RE.match(part):
+        if interface is None and _USB_INTERFACE_RE.fullmatch(part):
             interface = '/'.join(parts[:i + 1])
-        elif _USB_DEVICE_RE.match(part):
+        elif _USB_DEVICE_RE.fullmatch(part):
             device = '/'.join(parts[:i + 1])
             break
     return device, interface
@@ -66,7 +67,7 @@ def usb_paths(sys_path):
 def interface_number(interface_path):
     if not interface_path:
         return None
-    m = _USB_INTERFACE_RE.match(interface_path.rsplit('/', 1)[-1])
+    m = _USB_INTERFACE_RE.fullmatch(interface_path.rsplit('/', 1)[-1])
     return '%02x' % int(m.group(1)) if m else None
 
 

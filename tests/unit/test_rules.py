@@ -78,6 +78,13 @@ class TestUsbPaths(testtools.TestCase):
         self.assertEqual((None, None), records.usb_paths(
             '/sys/devices/platform/soc/fe200000.gpio/gpiochip0'))
 
+    def test_names_with_a_trailing_newline_are_not_usb(self):
+        # sysfs names come from the kernel, but umockdev records and
+        # udev databases are data: '$' would accept "1-2\n".
+        base = '/sys/devices/pci0000:00/0000:00:14.0/usb1'
+        self.assertEqual((None, None), records.usb_paths(base + '/1-2\n'))
+        self.assertIsNone(records.interface_number(base + '/1-2/1-2:1.0\n'))
+
 
 KEYBOARD = 0x00010006
 
