@@ -94,9 +94,9 @@ class Keystone:
                       '--bootstrap-internal-url', self.url,
                       '--bootstrap-public-url', self.url]):
             service.run('keystone', manage + step, self.log)
-        self.process = service.uwsgi('keystone', 'keystone.wsgi.api:application',
-                             self.listener, self.log,
-                             {'OS_KEYSTONE_CONFIG_FILES': conf})
+        self.process = service.uwsgi(
+            'keystone', 'keystone.wsgi.api:application', self.listener,
+            self.log, {'OS_KEYSTONE_CONFIG_FILES': conf})
 
     def start(self, on_start):
         """Start; ``on_start(process)`` once it runs, before it answers."""

@@ -29,12 +29,12 @@ min_report_interval`` at its default.
    Placement.
 4. Reports while idle, over ``IDLE`` s.
 
-Reports are counted in the conductor's log (``Cyborg.reports()``).  Goals: plug p95 < 2 s; unplug p95
-< grace + 2 s; no report while nothing changes.  The periodic-only
-baseline is modelled from Cyborg's 60 s report spacing (a change waits
-for the next report, uniformly 0 to 60 s; an unplug is seen by one
-report and removed by the first report after the grace period);
-benchmarks/aio.py measures it.
+Reports are counted in the conductor's log (``Cyborg.reports()``).
+Goals: plug p95 < 2 s; unplug p95 < grace + 2 s; no report while
+nothing changes.  The periodic-only baseline is modelled from Cyborg's
+60 s report spacing (a change waits for the next report, uniformly 0 to
+60 s; an unplug is seen by one report and removed by the first report
+after the grace period); benchmarks/aio.py measures it.
 
 Needs root, RabbitMQ (tools/start-services)::
 

@@ -111,7 +111,8 @@ class TestHIDDescriptors(testtools.TestCase):
         self.assertEqual([0x000C0006], self.usages('050ca40501b40906a101c0'))
 
     def test_long_items_are_skipped(self):
-        self.assertEqual([KEYBOARD], self.usages('fe02aa0102' '05010906a101c0'))
+        self.assertEqual([KEYBOARD],
+                         self.usages('fe02aa0102' '05010906a101c0'))
 
     def test_malformed_descriptors_are_errors(self):
         for text in ('05', '0601', '0b060001', 'fe05aa01', 'b4'):

@@ -89,7 +89,8 @@ class ComputeHostTestCase(zun_base.DriverTestCase):
         self.cdi_dir = self.useFixture(fixtures.TempDir()).path
         self._configure()
         self.useFixture(fixtures.MockPatch(
-            'zun.container.docker.driver.zun_network.driver', side_effect=lambda **kw: harness.NoNeutron()))
+            'zun.container.docker.driver.zun_network.driver',
+            side_effect=lambda **kw: harness.NoNeutron()))
         self.cn = self.cloud.add_compute_node(CONF.host)
         self.context = self.user_context(PROJECT, 'user-token')
         self.manager = zun_manager.Manager(container_driver='docker_oci')

@@ -212,7 +212,8 @@ class TestFailuresLeaveNothing(base.ComputeHostTestCase):
         # The container belongs to PROJECT; the token sent is another
         # project's, so Cyborg records the ARQs there.
         other = self.user_context(base.OTHER_PROJECT, 'other-token')
-        self.assertRaises(exception.ZunException, self.manager._do_container_create_base,
+        self.assertRaises(exception.ZunException,
+                          self.manager._do_container_create_base,
                           other, self.container, [{'network': 'none'}], {})
         container = self.reload(self.container)
         self.assertEqual('Error', container.status)

@@ -366,8 +366,8 @@ class TestNodeKindRules(base.SpecTestCase):
         self.assertEqual(('%s:/dev/disk0:r' % paths[0],),
                          self.translate(policy=policy).devices)
         # One major only: memory devices stay refused.
-        self.write_spec(deviceNodes=[dict(_host_node('/dev/zero'),
-                                          path='/dev/z', hostPath='/dev/zero')])
+        self.write_spec(deviceNodes=[dict(
+            _host_node('/dev/zero'), path='/dev/z', hostPath='/dev/zero')])
         self.assertRefused('node-never-peripheral', policy=policy)
 
     def test_claimed_numbers_are_checked_before_the_node(self):
