@@ -54,6 +54,14 @@ class Cyborg:
     def log(self, name):
         return os.path.join(self.logs, 'cyborg-%s.log' % name)
 
+    def _api_process(self):
+        return service.uwsgi('cyborg-api',
+                             os.path.join(self.dir, 'cyborg-api-wsgi.py'),
+                             self.listener, self.log('api'),
+                             mount='/accelerator',
+                             pyargv='--config-file %s --log-file %s' % (
+                                 self.conf, self.log('api')))
+
     def setup(self):
         os.makedirs(self.dir)
         ksa = dict(self.keystone.credentials('cyborg'), auth_type='password',
@@ -95,11 +103,7 @@ class Cyborg:
         with open(app, 'w') as f:
             f.write('from cyborg.api import wsgi_app\n'
                     'application = wsgi_app.init_application()\n')
-        self.api = service.uwsgi('cyborg-api', app, self.listener,
-                                 self.log('api'),
-                                 mount='/accelerator',
-                                 pyargv='--config-file %s --log-file %s' % (
-                                     self.conf, self.log('api')))
+        self.api = self._api_process()
         self.conductor = self._process('conductor')
         self.agent = self._process('agent')
 
@@ -145,6 +149,13 @@ class Cyborg:
 
     # Each start_* calls on_start(process) once the process runs, before
     # it answers.
+    def restart_api(self, on_start):
+        """Start a stopped API again on its port, as a restarted service
+        comes back where its clients expect it."""
+        self.listener = service.listening_socket(self.port)
+        self.api = self._api_process()
+        self.start_api(on_start)
+
     def start_api(self, on_start):
         on_start(self.api.start())
         self.api.wait_until(lambda: service.http_answers(self.url),

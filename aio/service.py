@@ -40,17 +40,20 @@ def bin_path(name):
     return os.path.join(VENV_BIN, name)
 
 
-def listening_socket():
-    """A socket listening on 127.0.0.1, on a port the kernel chose.
+def listening_socket(port=0):
+    """A socket listening on 127.0.0.1, on ``port`` or one the kernel chose.
 
     The service inherits it (see ``uwsgi``): the port is held from the
     moment it is chosen, so nothing else -- another cloud starting at
     the same time, an outgoing connection -- can take it before the
-    service answers on it.
+    service answers on it.  SO_REUSEADDR lets a restarted service listen
+    on its port again while its old connections are in TIME-WAIT; it
+    does not let anything else listen there while the port is held.
     """
     sock = socket.socket()
     try:
-        sock.bind(('127.0.0.1', 0))
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(('127.0.0.1', port))
         sock.listen(LISTEN_BACKLOG)
     except OSError:
         sock.close()

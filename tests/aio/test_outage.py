@@ -12,16 +12,10 @@
 
 """A container force-deleted while the real Cyborg API is down."""
 
-import errno
-import os
-import socket
-import time
-import urllib.parse
 
 from zun import objects
 from zun.common import exception
 
-from aio import service
 from tests.aio import base
 
 
@@ -33,33 +27,8 @@ class TestCyborgOutage(base.CloudTestCase):
         self.addCleanup(self._start_cyborg_api)
 
     def _start_cyborg_api(self):
-        cyborg = self.cloud.cyborg
-        if cyborg.api.popen is not None:
-            return
-        # The API comes back on its port, as a restarted service does;
-        # uWSGI inherits a new listening socket bound to it.
-        port = urllib.parse.urlsplit(cyborg.url).port
-        listener = socket.socket()
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        # The old socket had no SO_REUSEADDR, so Linux refuses the port
-        # while its connections are in TIME-WAIT (up to 60 seconds).
-        for _attempt in range(120):
-            try:
-                listener.bind(('127.0.0.1', port))
-                break
-            except OSError as e:
-                if e.errno != errno.EADDRINUSE:
-                    raise
-                time.sleep(1)
-        else:
-            self.fail('port %d stayed in use' % port)
-        listener.listen(service.LISTEN_BACKLOG)
-        cyborg.api = service.uwsgi(
-            'cyborg-api', os.path.join(cyborg.dir, 'cyborg-api-wsgi.py'),
-            listener, cyborg.log('api'), mount='/accelerator',
-            pyargv='--config-file %s --log-file %s' % (cyborg.conf,
-                                                       cyborg.log('api')))
-        cyborg.start_api(lambda process: None)
+        if self.cloud.cyborg.api.popen is None:
+            self.cloud.cyborg.restart_api(lambda process: None)
 
     def _provider_of(self, container):
         (arq,) = self.arqs(instance=container.uuid)
