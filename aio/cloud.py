@@ -124,9 +124,9 @@ class Cloud:
         """Start the services; an emulated cloud plugs ``kit`` (see
         ``edge_kit()``) before its agent starts.
 
-        The agent reports what it found at start, then only every 60
-        seconds (Cyborg's periodic task spacing): a kit plugged later
-        reaches Placement at the next report, or at ``restart_agent()``.
+        The agent reports what it found at start, then each change its
+        driver signals (Cyborg patch 0090; a removal once its grace
+        period is over), with the periodic report as a safety net.
         """
         for path in (self.workdir, self.logs):
             os.makedirs(path, exist_ok=True)
@@ -431,9 +431,8 @@ class Cloud:
     def wait_for_providers(self, count, timeout=120):
         """Wait until exactly ``count`` device providers are in Placement.
 
-        The agent reports at start and then every 60 s (Cyborg's task
-        spacing; ``periodic_interval`` only caps the loop's sleep);
-        between reports its udev monitor collects hot-plugs.
+        The agent reports at start, on each change its driver signals
+        and on its periodic task (``[agent] report_interval``).
         """
         deadline = time.monotonic() + timeout
         while True:
