@@ -10,7 +10,16 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""The databases of the cloud: SQLite files, or MariaDB databases."""
+"""The databases of the cloud: SQLite files, or MariaDB databases.
+
+On SQLite, Cyborg and Placement answer some concurrent writes with HTTP
+500 "database is locked": oslo.db opens deferred transactions that read
+and then write, and SQLite refuses that upgrade at once, without waiting,
+while another connection writes.  Zun's device claims and binds try such
+requests again (``[oci_attach] placement_claim_retries`` and
+``cyborg_bind_retries``); use MariaDB to see a cloud under heavier
+concurrency.
+"""
 
 import os
 import subprocess
