@@ -12,51 +12,29 @@
 
 """Fixtures for testing our Cyborg patch series against real databases."""
 
-import base64
-import csv
-import hashlib
 import os
-import re
-import shutil
 import subprocess
 import sys
 import time
 import uuid
-from importlib import metadata
 
 import fixtures
 import sqlalchemy as sa
 from oslo_db.sqlalchemy import enginefacade
 from oslo_db.sqlalchemy import test_fixtures
 
+from tests import patch_series as patch_series_mod
+
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
-PATCH_DIR = os.path.join(TOP, 'tools', 'cyborg-patches')
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 MARIADB_URL = 'mysql+pymysql://root@127.0.0.1:3306/%s?charset=utf8mb4'
 
 
 def patch_series():
-    return sorted(os.path.join(PATCH_DIR, name)
-                  for name in os.listdir(PATCH_DIR)
-                  if name.endswith('.patch'))
-
-
-def cyborg_part(patch_path):
-    """The cyborg/ file diffs of a format-patch file, as tools/ applies."""
-    out, keep = [], False
-    with open(patch_path) as f:
-        for line in f:
-            m = re.match(r'diff --git a/(\S+) b/(\S+)', line)
-            if m:
-                keep = m.group(2).startswith('cyborg/')
-            elif line == '-- \n':
-                keep = False
-            if keep:
-                out.append(line)
-    return ''.join(out)
+    return patch_series_mod.series('cyborg')
 
 
 def _mariadb_alive():
@@ -127,55 +105,14 @@ class SQLiteDatabase(fixtures.Fixture):
         self.url = 'sqlite:///%s' % os.path.join(tmp, 'cyborg.sqlite')
 
 
-def _record_hashes(dist):
-    """Installed file -> sha256 as recorded by pip at install time."""
-    hashes = {}
-    for row in csv.reader(dist.read_text('RECORD').splitlines()):
-        if len(row) == 3 and row[1].startswith('sha256='):
-            hashes[row[0]] = row[1][len('sha256='):]
-    return hashes
-
-
-class PristineCyborg(fixtures.Fixture):
+class PristineCyborg(patch_series_mod.PristineRelease):
     """The released Cyborg, recovered from the patched install.
 
-    Copies the installed ``cyborg`` package and reverts our series on the
-    copy, then checks every file the series touches against the hashes
-    pip recorded when it installed the release.  ``python_path`` is a
-    directory to put first on PYTHONPATH to run stock Cyborg.
+    See ``PristineRelease``; ``run`` runs a script with stock Cyborg.
     """
 
-    def _setUp(self):
-        import cyborg
-
-        dist = metadata.distribution('openstack-cyborg')
-        site = os.path.dirname(os.path.dirname(cyborg.__file__))
-        self.python_path = self.useFixture(fixtures.TempDir()).path
-        shutil.copytree(os.path.join(site, 'cyborg'),
-                        os.path.join(self.python_path, 'cyborg'),
-                        ignore=shutil.ignore_patterns('__pycache__'))
-        touched = set()
-        for patch in reversed(patch_series()):
-            diff = cyborg_part(patch)
-            touched.update(re.findall(r'^diff --git a/\S+ b/(\S+)$', diff,
-                                      re.MULTILINE))
-            subprocess.run(
-                ['patch', '-R', '-p1', '--batch', '--forward', '--quiet',
-                 '--no-backup-if-mismatch', '-d', self.python_path],
-                input=diff, text=True, check=True)
-        recorded = _record_hashes(dist)
-        for path in sorted(touched):
-            copy = os.path.join(self.python_path, path)
-            if path not in recorded:
-                # Created by the series, so reverting removed it.
-                assert not os.path.exists(copy), path
-                continue
-            with open(copy, 'rb') as f:
-                digest = base64.urlsafe_b64encode(
-                    hashlib.sha256(f.read()).digest()).rstrip(b'=').decode()
-            if digest != recorded[path]:
-                raise AssertionError(
-                    '%s reverted is not the released file' % path)
+    def __init__(self):
+        super().__init__('cyborg', 'openstack-cyborg', 'cyborg')
 
     def run(self, *args):
         """Run a script with stock Cyborg; fail with its output if it does."""

@@ -27,6 +27,7 @@ import fixtures
 import sqlalchemy as sa
 import testtools
 
+from tests import patch_series as patch_series_mod
 from tests.cyborg import cyborg_db
 from tests.zun_series import zun_release
 
@@ -84,8 +85,8 @@ class InstalledSeriesTest(testtools.TestCase):
         site = zun_release.site_packages()
         for path in sorted(pristine.touched):
             self.assertEqual(
-                zun_release.file_hash(os.path.join(site, path)),
-                zun_release.file_hash(
+                patch_series_mod.file_hash(os.path.join(site, path)),
+                patch_series_mod.file_hash(
                     os.path.join(pristine.python_path, path)), path)
 
 
