@@ -150,8 +150,10 @@ class Cyborg:
     # Each start_* calls on_start(process) once the process runs, before
     # it answers.
     def restart_api(self, on_start):
-        """Start a stopped API again on its port, as a restarted service
-        comes back where its clients expect it."""
+        """Start a stopped API again on its port.
+
+        A restarted service comes back where its clients expect it.
+        """
         self.listener = service.listening_socket(self.port)
         self.api = self._api_process()
         self.start_api(on_start)
