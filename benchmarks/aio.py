@@ -22,6 +22,10 @@ Cyborg API, conductor and agent, Zun's compute manager and Docker.
    functions of zun_oci_attach and Zun's DockerDriver from here; no
    product code changes.  Medians in ms.  Goal: the ARQ part (create to
    resolved) under 1 s on this machine.
+2. Baselines in the same rounds, in alternating order: the same
+   container through Zun's stock DockerDriver without a profile, and
+   docker-py alone with and without the device docker_oci gave; with
+   the ratios of docker_oci to each.
 
 How fast a plugged device reaches Placement is measured by
 benchmarks/reporting.py.
@@ -36,6 +40,7 @@ import statistics
 import sys
 import time
 
+from zun.compute import manager as zun_manager
 from zun.container.docker import driver as docker_driver
 
 from aio import cloud as cloud_mod
@@ -102,29 +107,87 @@ class Timer:
 
 
 def create_to_running(cloud, runs):
+    """Rows of step times of docker_oci creates, and same-run baselines.
+
+    Each round also times, in alternating order, the same container
+    through Zun's stock DockerDriver without a profile, and docker-py
+    alone with and without the device docker_oci gave: what Zun costs
+    any container, and what the device costs Docker.
+    """
     host = aio_zun.ComputeHost(cloud)
+    stock = zun_manager.Manager(container_driver='docker')
     context = host.context('demo')
     cloud.openstack('accelerator', 'device', 'profile', 'create',
                     'bench-serial', '--group',
                     'resources:CUSTOM_PERIPHERAL_SERIAL=1')
     rows = []
+    baselines = {'stock Zun, no device': [], 'docker-py, the device': [],
+                 'docker-py, no device': []}
     timer = Timer()
+    devices = []
+
+    def ours(i):
+        container = host.new_container(context, ['sleep', '600'],
+                                       device_profiles='bench-serial',
+                                       name='bench-%d' % i)
+        timer.spent = {}
+        start = time.perf_counter()
+        created = host.create(context, container)
+        host.start(context, created)
+        row = dict(timer.spent, total=time.perf_counter() - start)
+        devices[:] = [
+            '%(PathOnHost)s:%(PathInContainer)s:%(CgroupPermissions)s' % d
+            for d in host.docker.inspect_container(
+                created.container_id)['HostConfig']['Devices']]
+        host.delete(context, created)
+        return row
+
+    def zun_stock(i):
+        container = host.new_container(context, ['sleep', '600'],
+                                       name='bench-stock-%d' % i)
+        start = time.perf_counter()
+        created = stock._do_container_create_base(
+            context, container, [{'network': 'none'}], {})
+        stock._do_container_start(context, created)
+        elapsed = time.perf_counter() - start
+        stock.driver.delete(context, created, True)
+        created.destroy(context)
+        return elapsed
+
+    def docker_py(with_devices):
+        start = time.perf_counter()
+        config = host.docker.create_host_config(
+            devices=devices if with_devices else [], network_mode='none')
+        created = host.docker.create_container(
+            aio_zun.IMAGE, ['sleep', '600'], host_config=config)
+        host.docker.start(created['Id'])
+        elapsed = time.perf_counter() - start
+        host.docker.remove_container(created['Id'], force=True)
+        return elapsed
+
     with timer.installed():
         for i in range(runs + 1):
-            container = host.new_container(context, ['sleep', '600'],
-                                           device_profiles='bench-serial',
-                                           name='bench-%d' % i)
-            timer.spent = {}
-            start = time.perf_counter()
-            created = host.create(context, container)
-            host.start(context, created)
-            total = time.perf_counter() - start
-            host.delete(context, created)
+            arms = [('ours', ours),
+                    ('stock Zun, no device', zun_stock),
+                    ('docker-py, the device', lambda i: docker_py(True)),
+                    ('docker-py, no device', lambda i: docker_py(False))]
+            if i % 2:
+                # Neither always meets a Docker busy with the other's
+                # removal.
+                arms.reverse()
             if i == 0:
-                continue   # First use: sessions, tokens, connections.
-            row = dict(timer.spent, total=total)
-            rows.append(row)
-    return rows
+                # First use: sessions, tokens, connections; and ours
+                # first, to learn the device.
+                for _name, arm in sorted(arms, key=lambda a: a[0] != 'ours'):
+                    arm(i)
+                continue
+            for name, arm in arms:
+                result = arm(i)
+                if name == 'ours':
+                    rows.append(result)
+                else:
+                    baselines[name].append(result)
+    return rows, baselines
 
 
 def _ms(values):
@@ -139,7 +202,7 @@ def main(argv=None):
     try:
         cloud.start(kit=kit)
         cloud.wait_for_providers(len(kit.devices))
-        rows = create_to_running(cloud, runs)
+        rows, baselines = create_to_running(cloud, runs)
     except BaseException:
         cloud.stop(remove_workdir=False)
         print('logs kept in %s' % cloud.logs, file=sys.stderr)
@@ -156,8 +219,18 @@ def main(argv=None):
         ARQ_PART, arq_part, GOAL * 1000,
         'met' if arq_part < GOAL * 1000 else 'NOT met'))
     print('   %-34s %8.1f' % ('Docker create + start', docker))
-    print('   %-34s %8.1f' % ('total (Zun create + start)',
-                              _ms([r['total'] for r in rows])))
+    total = _ms([r['total'] for r in rows])
+    print('   %-34s %8.1f' % ('total (Zun create + start)', total))
+    base = {name: _ms(values) for name, values in baselines.items()}
+    print('\n2. Same-run baselines, create + start, medians (ms):')
+    for name, value in base.items():
+        print('   %-34s %8.1f' % (name, value))
+    print('   docker_oci / stock Zun            %8.3f' % (
+        total / base['stock Zun, no device']))
+    print('   docker_oci / docker-py, device    %8.3f' % (
+        total / base['docker-py, the device']))
+    print('   stock Zun / docker-py, no device  %8.3f  (Zun\'s own cost)'
+          % (base['stock Zun, no device'] / base['docker-py, no device']))
     return 0
 
 
