@@ -199,19 +199,21 @@ def _alive(pgids):
     group started by a process that has gone (``tools/aio --keep``)
     stays one until an init that may never reap it does.
     """
-    alive = set()
+    return {int(fields[2]) for _pid, fields in process_stats()
+            if fields[0] != 'Z' and int(fields[2]) in pgids}
+
+
+def process_stats():
+    """(pid, [state, ppid, pgrp, ...]) of every process, from /proc."""
     for pid in os.listdir('/proc'):
         if not pid.isdigit():
             continue
         try:
             with open('/proc/%s/stat' % pid) as f:
                 # "pid (comm) state ppid pgrp ..."; comm may hold ")".
-                fields = f.read().rsplit(')', 1)[1].split()
+                yield int(pid), f.read().rsplit(')', 1)[1].split()
         except (OSError, IndexError):
             continue
-        if fields[0] != 'Z' and int(fields[2]) in pgids:
-            alive.add(int(fields[2]))
-    return alive
 
 
 def stop_groups(groups, timeout=15, reap=None, progress=None):

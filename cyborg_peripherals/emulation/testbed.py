@@ -114,6 +114,13 @@ class Testbed:
         self.paragraphs = [p for p in self.paragraphs if p not in below]
         self._clean_up_after_removal(below)
 
+    def unplug_usb(self, product_id):
+        """Unplug the one USB device whose ID_MODEL_ID is ``product_id``."""
+        (usb,) = [p for p in self.paragraphs
+                  if p.props.get('ID_MODEL_ID') == product_id and
+                  p.props.get('DEVTYPE') == 'usb_device']
+        self.unplug(usb.sys_path)
+
     def _clean_up_after_removal(self, removed):
         # umockdev leaves class/bus links and /dev nodes of removed
         # devices behind, and aborts when a device is added again at the

@@ -104,12 +104,6 @@ class _DriverTests:
                                       for h in handles)}
         return rows
 
-    def unplug_usb(self, product_id):
-        (usb,) = [p for p in self.bed.paragraphs
-                  if p.props.get('ID_MODEL_ID') == product_id and
-                  p.props.get('DEVTYPE') == 'usb_device']
-        self.bed.unplug(usb.sys_path)
-
     def plug_ftdi_back(self):
         """The edge kit's FTDI adapter, back in its port as ttyUSB1."""
         kit = kit_mod.Kit(first_devnum=60)
@@ -155,7 +149,7 @@ class _DriverTests:
         drv, devices = self.agent('edge-1')
         self.report('edge-1', devices)
         before = self.stored('edge-1')
-        self.unplug_usb('6001')
+        self.bed.unplug_usb('6001')
         self.wait_for(drv, lambda d: len(d) == 9)
         self.plug_ftdi_back()
         devices = self.wait_for(drv, lambda d: len(d) == 10)
@@ -182,7 +176,7 @@ class _DriverTests:
         drv, devices = self.agent('edge-1')
         self.report('edge-1', devices)
         before = self.stored('edge-1')
-        self.unplug_usb('6001')
+        self.bed.unplug_usb('6001')
         # The spec drops the node at once, so no container gets it ...
         self.wait_for_spec(lambda text: '/dev/ttyUSB0' not in text)
         # ... but an agent report now keeps the device in Cyborg.
@@ -203,7 +197,7 @@ class _DriverTests:
         self.flags(removal_grace_period=2, group='peripherals')
         drv, devices = self.agent('edge-1')
         self.assertEqual(10, len(devices))
-        self.unplug_usb('6089')
+        self.bed.unplug_usb('6089')
         deadline = time.monotonic() + 10
         while len(drv._watcher.peripherals) != 9:
             if time.monotonic() > deadline:
@@ -241,7 +235,7 @@ class _DriverTests:
         drv, devices = self.agent('edge-1')
         self.report('edge-1', devices)
         before = self.stored('edge-1')
-        self.unplug_usb('6089')
+        self.bed.unplug_usb('6089')
         devices = self.wait_for(drv, lambda d: len(d) == 9)
         self.report('edge-1', devices)
         after = self.stored('edge-1')

@@ -117,12 +117,6 @@ class EventReportingTest(cyborg_base.TestCase):
                 self.fail('%s: not within %d s' % (what, TIMEOUT))
             time.sleep(0.05)
 
-    def unplug_usb(self, product_id):
-        (usb,) = [p for p in self.bed.paragraphs
-                  if p.props.get('ID_MODEL_ID') == product_id and
-                  p.props.get('DEVTYPE') == 'usb_device']
-        self.bed.unplug(usb.sys_path)
-
     def spec_text(self):
         with open('%s/openstack.org-peripheral.json' % self.cdi_dir) as f:
             return f.read()
@@ -156,7 +150,7 @@ class EventReportingTest(cyborg_base.TestCase):
         self.start_agent()
         self.assertIn('HackRF', ' '.join(self.names()))
         unplugged = time.monotonic()
-        self.unplug_usb('6089')
+        self.bed.unplug_usb('6089')
         self.wait_for(lambda: 'HackRF' not in ' '.join(self.names()),
                       'the unplugged HackRF gone from Placement')
         # The grace period was kept: the driver counts it from the first
@@ -168,7 +162,7 @@ class EventReportingTest(cyborg_base.TestCase):
         self.flags(removal_grace_period=3600, group='peripherals')
         self.start_agent()
         self.assertIn('HackRF', self.spec_text())
-        self.unplug_usb('6089')
+        self.bed.unplug_usb('6089')
         # The watcher has applied the unplug once the spec lost the
         # device; it signals right after.
         self.wait_for(lambda: 'HackRF' not in self.spec_text(),

@@ -24,6 +24,7 @@ import sys
 import fixtures
 from oslo_privsep import priv_context
 
+from aio import service
 from cyborg_peripherals import contract
 from cyborg_peripherals import privileged
 from cyborg_peripherals.cdi import safety
@@ -269,14 +270,7 @@ class TestPrivilegedWriter(base.TestCase):
 def _daemon_pid():
     # The forked daemon is this process's child running privsep.
     me = os.getpid()
-    for pid in os.listdir('/proc'):
-        if not pid.isdigit():
-            continue
-        try:
-            with open('/proc/%s/stat' % pid) as f:
-                fields = f.read().rsplit(')', 1)[1].split()
-        except OSError:
-            continue
+    for pid, fields in service.process_stats():
         if int(fields[1]) == me:
-            return int(pid)
+            return pid
     raise AssertionError('privsep daemon not found')
