@@ -193,6 +193,13 @@ class Cloud:
         self.cyborg.agent.stop()
         self._start_agent()
 
+    def restart_cyborg_api(self):
+        """Start the stopped Cyborg API again on its port.
+
+        Teardown learns its new process group, as for every service.
+        """
+        self.cyborg.restart_api(self._started)
+
     def _start_keeper(self):
         log = open(os.path.join(self.logs, 'umockdev.log'), 'ab')
         with log:

@@ -178,8 +178,15 @@ class Process:
 
 
 def stop_processes(processes, progress=None):
-    """Stop the running ``processes`` (``Process``) all at once."""
+    """Stop the running ``processes`` (``Process``) all at once.
+
+    Those that never started give up the socket they were to inherit,
+    so that clients are refused rather than left waiting on it.
+    """
     running = [p for p in processes if p.popen is not None]
+    for process in processes:
+        if process.popen is None and process.listener is not None:
+            process.listener.close()
 
     def reap():
         for process in running:

@@ -28,7 +28,7 @@ class TestCyborgOutage(base.CloudTestCase):
 
     def _start_cyborg_api(self):
         if self.cloud.cyborg.api.popen is None:
-            self.cloud.cyborg.restart_api(lambda process: None)
+            self.cloud.restart_cyborg_api()
 
     def _provider_of(self, container):
         (arq,) = self.arqs(instance=container.uuid)
