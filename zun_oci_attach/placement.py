@@ -234,7 +234,11 @@ class DeviceClaims:
         try:
             return bool(self._report.put_allocations(
                 context, container.uuid, payload))
-        except (report.Retry, exception.AllocationUpdateFailed) as e:
+        except (report.Retry, exception.AllocationUpdateFailed,
+                ks_exc.Conflict) as e:
+            # Conflict: another compute host claimed a chosen device first
+            # (Zun's Placement adapter raises on error statuses); the next
+            # attempt chooses among the devices still free.
             LOG.info('Placement conflict while claiming devices for '
                      'container %s (attempt %d): %s', container.uuid,
                      attempt, e)

@@ -430,6 +430,38 @@ class TestServerErrors(base.ComputeHostTestCase):
         self.assertEqual({}, self.cloud.allocations)
 
 
+class TestClaimRace(base.ComputeHostTestCase):
+    """Another compute host claims the chosen device first."""
+
+    def setUp(self):
+        super().setUp()
+        self.rc = self.add_peripherals(['hwrng', 'cpu-dma-latency'])
+        self.add_profile('rng', self.rc)
+        self.container = self.new_container('rng')
+
+    def test_a_claim_losing_the_race_takes_another_free_device(self):
+        # Claims are tried in the order of the provider uuids.
+        taken, free = sorted(rp for rp in self.cloud.handles)
+        claim = '/placement/allocations/' + self.container.uuid
+
+        def other_host_claims_first(method, path):
+            if (method, path) == ('PUT', claim) and \
+                    'other' not in self.cloud.allocations:
+                self.cloud.allocations['other'] = {
+                    'allocations': {taken: {'resources': {self.rc: 1}}},
+                    'consumer_generation': 1, 'project_id': 'p',
+                    'user_id': 'u'}
+            return False
+
+        self.cloud.stall = other_host_claims_first
+        self.create(self.container)
+        self.assertEqual('Created', self.reload(self.container).status)
+        self.assertEqual([free], list(
+            self.cloud.allocations[self.container.uuid]['allocations']))
+        self.assertEqual(2, sum(1 for m, path, _t in self.cloud.requests
+                                if (m, path) == ('PUT', claim)))
+
+
 class TestSanitize(testtools.TestCase):
 
     @hypothesis.settings(max_examples=300, deadline=None)
