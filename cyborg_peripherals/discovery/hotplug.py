@@ -19,8 +19,8 @@ event between the scan and the first poll is lost; if the kernel drops
 events (socket overflow), the watcher falls back to a full rescan.
 
 The state the watcher reports changes only once the CDI spec says the
-same; a spec that could not be written is written again, with backoff,
-until it is.  Unexpected errors are retried with backoff too, so a
+same; a spec that could not be written is written again, from a fresh
+scan and with backoff, until it is.  Unexpected errors are retried with backoff too, so a
 persistent fault costs a few log lines a minute, not a busy loop.
 
 The thread waits for events with ``select.select`` on the monitor's
@@ -147,11 +147,17 @@ class Watcher:
         return change
 
     def retry_publish(self):
-        """Publish again if a failed publish is due for a retry."""
+        """Publish again, from a rescan, if a failed publish is due.
+
+        The nodes' numbers, owners and modes were read when their
+        devices were added: a node changed or removed without an event
+        reaching us makes the spec refused, and resending it would fail
+        forever.
+        """
         with self._lock:
             if self._retry_at is None or time.monotonic() < self._retry_at:
                 return Change()
-            change = self._commit(self.inventory.peripherals())
+            change = self._commit(self.inventory.scan(self.context))
         self._notify(change)
         return change
 

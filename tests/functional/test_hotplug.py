@@ -24,6 +24,7 @@ import time
 import fixtures
 
 from cyborg_peripherals import conf
+from cyborg_peripherals import privileged
 from cyborg_peripherals.cdi import publisher
 from cyborg_peripherals.cdi import spec
 from cyborg_peripherals.cdi import writer
@@ -53,6 +54,7 @@ class TestHotplug(base.TestCase):
         self.log = self.useFixture(fixtures.FakeLogger())
         self.cdi_dir = self.useFixture(fixtures.TempDir()).path
         self.writes = 0
+        self.check_as_privsep = False
         start = kit_mod.Kit()
         self.camera = start.usb_device('2', '046d', '082d', 'Logitech',
                                        'C920', serial='9C2D5A8F')
@@ -73,6 +75,10 @@ class TestHotplug(base.TestCase):
 
     def _write(self, directory, content):
         self.writes += 1
+        if self.check_as_privsep:
+            # What the privileged writer checks, against the testbed's
+            # nodes (the daemon would see the host's).
+            privileged.check_content(content)
         writer.atomic_write(directory, content)
 
     def _on_change(self, change):
@@ -191,6 +197,26 @@ class TestHotplug(base.TestCase):
         self.assertNotIn(added.name,
                          [p.name for p in self.watcher.peripherals])
 
+    def test_retry_rescans_nodes_changed_without_an_event(self):
+        self.check_as_privsep = True
+        (cam,) = self.watcher.peripherals
+        # chmod sends no uevent: the camera's node no longer matches
+        # the mode read when it was added, so that spec is refused.
+        video0 = os.path.join(self.bed.testbed.get_root_dir(), 'dev/video0')
+        os.chmod(video0, 0o660)
+        kit, _usb = ftdi('3', 'ttyUSB0', 10, 0)
+        self.bed.plug(kit)
+        self.wait_for_log('Could not update the CDI spec (attempt 1)')
+        self.assertIn('/dev/video0 has file mode', self.log.output)
+        # The retry reads the node again instead of resending.
+        change = self.wait_for_change()
+        (added,) = change.added
+        self.assertEqual('serial', added.device_class)
+        self.assertEqual([cam.name], [p.name for p in change.updated])
+        self.assertEqual(['/dev/ttyUSB0'], self.spec_nodes(added.cdi_name))
+        self.assertEqual(['/dev/video0', '/dev/video1'],
+                         self.spec_nodes(cam.cdi_name))
+
     def test_start_with_a_failing_spec_write_reports_nothing_yet(self):
         self.watcher.stop()
         writer.remove(self.cdi_dir)
@@ -238,6 +264,7 @@ import sys
 import threading
 
 from cyborg_peripherals import conf
+from cyborg_peripherals import privileged
 from cyborg_peripherals.cdi import publisher
 from cyborg_peripherals.cdi import writer
 from cyborg_peripherals.conf import peripherals as peripherals_conf
