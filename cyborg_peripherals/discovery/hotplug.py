@@ -20,8 +20,9 @@ events (socket overflow), the watcher falls back to a full rescan.
 
 The state the watcher reports changes only once the CDI spec says the
 same; a spec that could not be written is written again, from a fresh
-scan and with backoff, until it is.  Unexpected errors are retried with backoff too, so a
-persistent fault costs a few log lines a minute, not a busy loop.
+scan and with backoff, until it is.  Unexpected errors are retried with
+backoff too, so a persistent fault costs a few log lines a minute, not a
+busy loop.
 
 The thread waits for events with ``select.select`` on the monitor's
 socket, not with pyudev's ``Monitor.poll``: that needs ``select.poll``,
