@@ -476,7 +476,9 @@ class Lifecycle:
         never touched), drops their Placement claims, and stops holding
         their providers back.  It also deletes ARQs of such profiles that
         stayed unbound for ``[oci_attach] orphan_min_age`` seconds: those
-        whose creation's answer was lost, so no create knows them.
+        whose creation's answer was lost, so no create knows them.  And it
+        stops holding back the providers of containers that have no ARQ
+        bound to this host any more.
 
         Returns the uuids of the containers whose devices were released.
         """
@@ -484,12 +486,23 @@ class Lifecycle:
             client = self._cyborg.service_client()
             peripheral = {p['name'] for p in client.profiles()
                           if _is_peripheral(p)}
+            # Taken before the listing: a hold made after it may be of
+            # ARQs the listing missed.
+            held = self._claims.held()
             arqs = [a for a in client.all()
                     if a.get('device_profile_name') in peripheral]
             released = []
             instances = sorted({a['instance_uuid'] for a in arqs
                                 if a.get('hostname') == self._host and
                                 a.get('instance_uuid')})
+            # Their ARQs are gone all the same (the unbind that timed out
+            # was done, or an operator deleted them): Cyborg binds their
+            # devices to nothing.
+            for consumer in sorted(held.difference(instances)):
+                self._claims.unhold(consumer)
+                LOG.info('Offering again the devices of container %s, '
+                         'which no longer has accelerator requests',
+                         consumer)
             for instance in instances:
                 if not is_gone(instance):
                     continue

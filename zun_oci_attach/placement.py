@@ -120,6 +120,11 @@ class DeviceClaims:
         with self._lock:
             self._held.pop(consumer, None)
 
+    def held(self):
+        """The consumers whose providers are held back now."""
+        with self._lock:
+            return set(self._held)
+
     def providers(self, context, consumer):
         """The peripheral providers ``consumer`` has allocations on."""
         current = self._report.get_allocs_for_consumer(context, consumer)

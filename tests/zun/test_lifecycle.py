@@ -245,6 +245,18 @@ class TestOrphanedDevices(base.ComputeHostTestCase):
         self.assertEqual(2, len({d for c in both
                                  for d in self._device_of(c)}))
 
+    def test_a_held_device_whose_arqs_were_deleted_is_offered_again(self):
+        self.server.restart()
+        # The unbind that timed out was done after all, or an operator
+        # deleted the ARQs: nothing is left for the clean-up to release.
+        self.manager.driver.lifecycle._cyborg.service_client() \
+            .delete_for_instance(self.first.uuid)
+        self.assertEqual([], self.cloud.live_arqs())
+        self.manager.sync_container_state(None)
+        both = [self.create(self.new_container('rng')) for _i in range(2)]
+        self.assertEqual(2, len({d for c in both
+                                 for d in self._device_of(c)}))
+
     def create_after_restart(self):
         self.server.restart()
         return self.create(self.new_container('rng'))
