@@ -185,6 +185,7 @@ class DockerOCIDriver(docker_driver.DockerDriver):
         _install_seam()
         self._lifecycle = lifecycle
         self._lifecycle_lock = threading.Lock()
+        self._capsules_next = False
 
     @property
     def lifecycle(self):
@@ -269,9 +270,19 @@ class DockerOCIDriver(docker_driver.DockerDriver):
 
     def update_containers_states(self, context, containers, manager):
         """Zun's periodic state sync (also run when zun-compute starts)."""
+        # Zun's sync calls this for its containers, then for its capsules;
+        # the clean-up, with its cluster-wide listings, runs once a sync.
+        # An empty list says nothing, so the call after a containers call
+        # is taken for the capsules call.
+        if containers:
+            capsules = isinstance(containers[0], objects.Capsule)
+        else:
+            capsules = self._capsules_next
+        self._capsules_next = not capsules
         super().update_containers_states(context, containers, manager)
         self._stop_changed(context, containers)
-        self._reap(context)
+        if not capsules:
+            self._reap(context)
 
     def _stop_changed(self, context, containers):
         # Docker restarts containers itself (restart policies, dockerd

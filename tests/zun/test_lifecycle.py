@@ -474,6 +474,27 @@ class TestClaimRace(base.ComputeHostTestCase):
                                 if (m, path) == ('PUT', claim)))
 
 
+class TestStateSync(base.ComputeHostTestCase):
+    """Zun's periodic sync, for its containers then for its capsules."""
+
+    def _listings(self):
+        return sum(1 for m, path, _t in self.cloud.requests
+                   if (m, path) == ('GET',
+                                    '/accelerator/v2/accelerator_requests'))
+
+    def test_the_cleanup_lists_the_arqs_of_the_cloud_once_a_sync(self):
+        self.add_profile('rng', self.add_peripherals(['hwrng']))
+        self.create(self.new_container('rng'))
+        for syncs in range(1, 4):
+            self.manager.sync_container_state(None)
+            self.assertEqual(syncs, self._listings())
+
+    def test_the_cleanup_runs_in_a_sync_of_no_containers(self):
+        self.manager.sync_container_state(None)
+        self.manager.sync_container_state(None)
+        self.assertEqual(2, self._listings())
+
+
 class TestSanitize(testtools.TestCase):
 
     @hypothesis.settings(max_examples=300, deadline=None)
