@@ -97,9 +97,7 @@ agent_host_opt = cfg.StrOpt('host', help='The Cyborg agent\'s host name.')
 
 def _inventory():
     classes = peripherals_conf.load_classes(CONF)
-    # The agent names deployables after its own host option.
-    host = CONF.host or peripherals_conf.host(CONF)
-    return inventory_mod.Inventory(classes, host)
+    return inventory_mod.Inventory(classes, peripherals_conf.host(CONF))
 
 
 def _scratch_publisher():

@@ -118,6 +118,14 @@ def register_opts(conf):
 
 
 def host(conf):
+    """The host name deployables are named after.
+
+    The Cyborg agent's ``[DEFAULT] host`` where it is registered (by
+    Cyborg, or by the command when it reads the agent's configuration),
+    then ``[peripherals] host``, then this machine's host name.
+    """
+    if 'host' in conf and conf.host:
+        return conf.host
     return conf.peripherals.host or socket.gethostname()
 
 
