@@ -17,8 +17,9 @@
     cyborg-peripherals watch [--format table|json] [--write-cdi]
                              [--max-changes N]
 
-Without ``--config-file`` the command reads the Cyborg agent's
-configuration when it can, so it shows what the agent would report.
+Without ``--config-file`` or ``--config-dir`` the command reads the
+Cyborg agent's configuration when it can, so it shows what the agent
+would report.
 """
 
 import json
@@ -58,9 +59,9 @@ DESCRIPTION = (
     'match them. Commands: "discover" lists them once (--emulated: those '
     'of a bundled emulated edge kit instead); "watch" prints them, then '
     'each change as devices are plugged and unplugged. "%(prog)s COMMAND '
-    '--help" shows the options of a command. Without --config-file, the '
-    'Cyborg agent\'s configuration (' + AGENT_CONFIG_FILE + ') is read if '
-    'it exists.')
+    '--help" shows the options of a command. Without --config-file or '
+    '--config-dir, the Cyborg agent\'s configuration ('
+    + AGENT_CONFIG_FILE + ') is read if it exists.')
 
 
 def _add_common(parser):
@@ -173,8 +174,15 @@ def do_watch():
     return 0
 
 
-def _default_config_files():
-    """The agent's configuration, if this user may read it."""
+def _default_config_files(argv):
+    """The agent's configuration, if this user may read it.
+
+    Nothing when the command line names its own configuration: the agent's
+    is then neither read nor worth a note.
+    """
+    if any(arg.startswith(('--config-file', '--config-dir'))
+           for arg in argv):
+        return []
     if os.access(AGENT_CONFIG_FILE, os.R_OK):
         return [AGENT_CONFIG_FILE]
     if os.path.exists(AGENT_CONFIG_FILE):
@@ -208,7 +216,7 @@ def main(argv=None):
     try:
         CONF(argv, project='cyborg-peripherals', usage=USAGE,
              description=DESCRIPTION,
-             default_config_files=_default_config_files())
+             default_config_files=_default_config_files(argv))
     except cfg.Error as e:
         return _error('configuration: %s' % e)
     logging.setup(CONF, 'cyborg-peripherals')

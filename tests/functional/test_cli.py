@@ -169,6 +169,31 @@ class TestDiscoverCommand(testtools.TestCase):
         os.unlink(agent_conf)
         self.assertEqual(['camera', 'serial'], sorted(classes()))
 
+    def test_own_configuration_skips_the_agent_configuration_note(self):
+        agent_conf = self.write_conf('[DEFAULT]\nhost = edge-7\n',
+                                     'cyborg.conf')
+        os.chmod(agent_conf, 0)
+        own = self.write_conf('[peripherals]\nenabled_classes = serial\n')
+        # Root reads any file; without these capabilities it cannot, as
+        # an operator who is not the agent's user cannot.
+        as_user = (['setpriv',
+                    '--bounding-set=-dac_override,-dac_read_search']
+                   if os.geteuid() == 0 else [])
+
+        def discover(*args):
+            out = subprocess.run(
+                as_user + CLI_WITH_AGENT_CONFIG + [agent_conf] +
+                list(args) + ['discover', '--format', 'json'],
+                capture_output=True, text=True, timeout=120)
+            self.assertEqual(0, out.returncode, out.stderr)
+            return out.stderr
+
+        note = 'note: cannot read %s' % agent_conf
+        self.assertIn(note, discover())
+        self.assertNotIn(note, discover('--config-file', own))
+        self.assertNotIn(note, discover('--config-dir',
+                                        os.path.dirname(own)))
+
     def test_table_shows_whole_identities(self):
         serials = ['FT%s%d' % ('0' * 40, i) for i in (1, 2)]
         bed = self.useFixture(umockdev_fixture.Testbed(ftdi_kit(serials)))
