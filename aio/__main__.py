@@ -137,7 +137,8 @@ def _demo(cloud, args):
         host.start(context, container)
         status, read = host.output(container)
     _report(cloud, providers, arqs, read, profile)
-    read_from = set(_bytes_read(read))
+    read_from = {node for node, data in aio_zun.parse_read(read).items()
+                 if data}
     if cloud.emulated:
         # The emulated kit's camera, which the container asked for.
         read_from &= {n for n, (c, _b) in cloud.backing.items()
@@ -147,16 +148,6 @@ def _demo(cloud, args):
         with cloud.step('container delete (Docker, ARQs, Placement)'):
             host.delete(context, container)
     return ok
-
-
-def _bytes_read(read):
-    """The device nodes ``aio.zun.READ_DEVICES`` read bytes from."""
-    nodes = []
-    for line in read.splitlines():
-        node, _sep, data = line.partition(':')
-        if data.split():
-            nodes.append(node)
-    return nodes
 
 
 def _print_keep(cloud):

@@ -54,6 +54,13 @@ READ_DEVICES = (
     'echo "$f: $(timeout 5 head -c 8 $f | od -An -tx1)"; done')
 
 
+def parse_read(output):
+    """``{node: [byte, ...]}`` from the output of ``READ_DEVICES``."""
+    return {node: data.split() for node, _sep, data in
+            (line.partition(':') for line in output.splitlines()
+             if line.strip())}
+
+
 class NoNeutron:
     """Stands in for Zun's network driver, the one part that needs
     Neutron: containers get no network.

@@ -269,9 +269,7 @@ class CloudTests:
         (arq,) = self.arqs(instance=container.uuid)
         info = json.loads(self.attach_handles()[arq['attach_handle_uuid']][
             'attach_info'])
-        return info['class'], {
-            node: data.split() for node, _sep, data in
-            (line.partition(':') for line in out.strip().splitlines())}
+        return info['class'], aio_zun.parse_read(out)
 
     def test_a_container_reads_the_camera(self):
         """What tools/aio shows: a container that asks for a camera gets

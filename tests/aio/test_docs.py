@@ -237,7 +237,7 @@ class TestPagesOnTheTestCloud(base.CloudTestCase):
         for _context, container in self.zun_created:
             status, out = self.host.output(container)
             self.assertEqual(0, status, out)
-            read = [line.split(':', 1)[0] for line in out.splitlines()]
+            read = list(aio_zun.parse_read(out))
             self.assertEqual(1, len(read), out)
             self.assertIn(read[0], self.kit.nodes.values())
 
