@@ -1,0 +1,154 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Neutron: the API with ML2, and no agents.
+
+Neutron 29 has no ``neutron-server``: its API is a WSGI application,
+served here by uWSGI.  No RPC server or periodic worker runs: they
+serve agents (DHCP, L3, L2) and this cloud has none.  Ports are bound
+by the ``edge_bridge`` mechanism driver of ``edge_channels``, which
+needs no agent; containers get their addresses from Docker's remote
+IPAM (kuryr-libnetwork), not from a DHCP agent.
+"""
+
+import os
+import time
+
+from keystoneauth1 import adapter
+
+from aio import keystone as keystone_mod
+from aio import service
+
+
+PASTE = os.path.join(os.path.dirname(service.VENV_BIN), 'etc', 'neutron',
+                     'api-paste.ini')
+#: The mechanism drivers of ``Neutron`` unless the caller names others.
+MECHANISM_DRIVERS = ('edge_bridge',)
+#: VXLAN network identifiers tenant networks take theirs from.
+VNI_RANGES = '1:1000'
+
+
+class Neutron:
+    """Neutron's API on MariaDB (Neutron has no SQLite migrations).
+
+    ``db_url`` is a MariaDB URL made with ``aio.db.Databases``; Keystone
+    must know the ``neutron`` user (``service`` and ``admin`` roles in
+    the ``service`` project).  ``edge_hosts``: the hosts whose ports
+    ``edge_bridge`` binds (the compute hosts of this cloud; none: any).
+    """
+
+    def __init__(self, workdir, logs, db_url, keystone, transport_url,
+                 mechanism_drivers=MECHANISM_DRIVERS, edge_hosts=()):
+        if not db_url.startswith('mysql'):
+            raise ValueError('Neutron needs a MariaDB database: its '
+                             'migrations do not run on %s'
+                             % db_url.split(':', 1)[0])
+        self.dir = os.path.join(workdir, 'neutron')
+        self.log = os.path.join(logs, 'neutron.log')
+        self.db_url = db_url
+        self.keystone = keystone
+        self.transport_url = transport_url
+        self.mechanism_drivers = tuple(mechanism_drivers)
+        self.edge_hosts = tuple(edge_hosts)
+        self.listener = service.listening_socket()
+        self.port = self.listener.getsockname()[1]
+        self.url = 'http://127.0.0.1:%d' % self.port
+        self.conf = os.path.join(self.dir, 'neutron.conf')
+        self.ml2_conf = os.path.join(self.dir, 'ml2_conf.ini')
+        self.process = None
+        #: Seconds ``neutron-db-manage upgrade heads`` took.
+        self.migration_seconds = None
+
+    @property
+    def config_files(self):
+        return (self.conf, self.ml2_conf)
+
+    def setup(self):
+        os.makedirs(self.dir)
+        default = {
+            'log_file': self.log,
+            'transport_url': self.transport_url,
+            'auth_strategy': 'keystone',
+            'api_paste_config': PASTE,
+            'core_plugin': 'ml2',
+            # No routers, no metering, no trunks: none has an agent here.
+            'service_plugins': '',
+            # There is no Nova to tell about ports of 'compute:'
+            # devices (Zun's are 'compute:kuryr').
+            'notify_nova_on_port_status_changes': 'false',
+            'notify_nova_on_port_data_changes': 'false',
+        }
+        service.write_conf(self.conf, {
+            'DEFAULT': default,
+            'database': {'connection': self.db_url},
+            'keystone_authtoken': keystone_mod.authtoken(self.keystone,
+                                                         'neutron'),
+            'oslo_concurrency': {'lock_path': os.path.join(self.dir,
+                                                           'locks')},
+        })
+        service.write_conf(self.ml2_conf, {
+            'ml2': {'type_drivers': 'flat,vxlan',
+                    'tenant_network_types': 'vxlan',
+                    'mechanism_drivers': ','.join(self.mechanism_drivers),
+                    'extension_drivers': 'port_security'},
+            'ml2_type_flat': {'flat_networks': '*'},
+            'ml2_type_vxlan': {'vni_ranges': VNI_RANGES},
+            'edge_bridge': {'hosts': ','.join(self.edge_hosts)},
+        })
+        argv = [service.bin_path('neutron-db-manage')]
+        for path in self.config_files:
+            argv += ['--config-file', path]
+        start = time.monotonic()
+        service.run('neutron-db-manage', argv + ['upgrade', 'heads'],
+                    os.path.join(os.path.dirname(self.log),
+                                 'neutron-db-manage.log'))
+        self.migration_seconds = time.monotonic() - start
+        self.process = service.uwsgi(
+            'neutron-api', 'neutron.wsgi.api:application', self.listener,
+            self.log,
+            # neutron.server reads this list split on ';'.
+            {'OS_NEUTRON_CONFIG_FILES': ';'.join(self.config_files)})
+
+    def start(self, on_start):
+        """Start; ``on_start(process)`` once it runs, before it answers."""
+        on_start(self.process.start())
+        # The WSGI application loads the ML2 plugin and its drivers on
+        # the first request's import: ask for the root until it answers.
+        self.process.wait_until(lambda: service.http_answers(self.url),
+                                'answer on %s' % self.url, timeout=120)
+
+    def client(self, user='admin'):
+        """Neutron's API as ``user`` (raises on HTTP errors)."""
+        return adapter.Adapter(self.keystone.session(user),
+                               endpoint_override=self.url + '/v2.0',
+                               raise_exc=True)
+
+    def ensure_network(self, name, cidr, shared=True, user='admin'):
+        """The network ``name`` with one IPv4 subnet ``cidr``, created
+        by ``user`` if missing; returns the network's dict.
+
+        Zun puts a container given no network on the project's oldest
+        own network, else on the oldest shared one
+        (``NeutronAPI.get_available_network``): a shared network made
+        by the admin serves every project of the cloud.
+        """
+        client = self.client(user)
+        found = client.get('/networks', params={'name': name}).json()
+        if found['networks']:
+            return found['networks'][0]
+        net = client.post('/networks', json={'network': {
+            'name': name, 'shared': shared}}).json()['network']
+        client.post('/subnets', json={'subnet': {
+            'name': name, 'network_id': net['id'], 'ip_version': 4,
+            'cidr': cidr, 'enable_dhcp': False}})
+        return client.get('/networks/%s' % net['id']).json()['network']
+
