@@ -1,0 +1,373 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""What device profiles would cost Zun's scheduler in Placement.
+
+Real Keystone and Placement of the all-in-one cloud (``aio``), on SQLite
+or MariaDB, hold ``HOSTS`` compute node providers with the inventory
+Zun's compute service reports (VCPU, MEMORY_MB, DISK_GB), each with the
+four device providers Cyborg's conductor would nest under it for the
+peripherals of an edge host: two FTDI serial adapters, a UVC camera and
+a HackRF One, one unit each of ``CUSTOM_PERIPHERAL_<CLASS>``, with the
+traits our driver reports (``OWNER_CYBORG``,
+``CUSTOM_PERIPHERAL_USB_<VID>_<PID>``, the SDR model).
+
+``GET /allocation_candidates`` is timed, from the client, as Zun would
+send it for a container of 1 VCPU, 512 MB and 10 GB (``--disk 10``):
+
+(a) without device profiles: stock Zun, microversion 1.31 (its
+    ``INTREE_AC_VERSION``), ``limit=1000`` (``[scheduler]
+    max_placement_results``);
+(b) with a device profile of one group (a camera with that USB model):
+    as ChameleonCloud's Cyborg-era Zun asked, one granular group per
+    profile group, suffix ``_device_profile_<name>_<index>``,
+    ``group_policy=none``, at 1.36 (answers carry ``mappings``, which
+    tell Zun which device provider satisfied which group);
+(c) with two groups (a camera and a serial adapter).
+
+Each is sent ``ROUNDS`` times, interleaved (a, b, c and a floor request,
+the order turning every round), after one warm-up round; the floor is an
+authenticated ``GET`` of one provider, which costs the same HTTP, token
+and policy work without a candidate search.  Then half the devices get
+consumers that hold them (and 1 VCPU, 512 MB, 10 GB on their host, as a
+Zun container would), so the searches skip used providers, and the
+rounds run again.  The candidates each answer holds are checked against
+the expected numbers, so that a fast but empty answer cannot pass for a
+result.
+
+Reports p50/p95 in ms and, per phase, the ratios to (a) of the same
+rounds.  Everything the run creates (services, databases, its work
+directory) is removed at the end; on an error the logs are kept.
+
+    .venv/bin/python -m benchmarks.scheduling [--db sqlite|mariadb]
+        [--hosts N] [--rounds N]
+"""
+
+import argparse
+import os
+import sys
+import time
+import uuid
+from urllib import parse
+
+from aio import cloud as cloud_mod
+from aio import db as db_mod
+from aio import keystone as keystone_mod
+from aio import placement as placement_mod
+from benchmarks import reporting
+from cyborg_peripherals import naming
+from cyborg_peripherals.discovery import sdr
+
+
+HOSTS = 50
+ROUNDS = 30
+
+#: Zun's ``INTREE_AC_VERSION`` (zun/scheduler/client/report.py).
+ZUN_VERSION = '1.31'
+#: The Cyborg-era Zun fork's ``MAPPINGS_AC_VERSION``; ``mappings`` in the
+#: answer need 1.34, string group suffixes 1.33.
+PROFILE_VERSION = '1.36'
+#: ``[scheduler] max_placement_results`` (Zun's default).
+LIMIT = 1000
+#: A container of 1 VCPU, 512 MB (Zun's defaults) and ``--disk 10``.
+CONTAINER = {'VCPU': 1, 'MEMORY_MB': 512, 'DISK_GB': 10}
+
+#: What Zun's ``update_provider_tree`` reports for an 8-core host with
+#: 16 GiB and 100 GB for containers; ratios are Zun's
+#: ``initial_*_allocation_ratio`` defaults, reserved memory its
+#: ``reserved_host_memory_mb``.
+COMPUTE_INVENTORY = {
+    'VCPU': {'total': 8, 'max_unit': 8, 'allocation_ratio': 16.0},
+    'MEMORY_MB': {'total': 16384, 'max_unit': 16384,
+                  'allocation_ratio': 1.5, 'reserved': 512},
+    'DISK_GB': {'total': 100, 'max_unit': 100, 'allocation_ratio': 1.0},
+}
+
+#: The peripherals of each host: (device class, USB vendor, product).
+DEVICES = (('serial', '0403', '6001'),
+           ('serial', '0403', '6001'),
+           ('camera', '046d', '082d'),
+           ('sdr', '1d50', '6089'))
+
+#: Device profile groups: (profile name, device class, required trait).
+CAMERA_GROUP = ('bench-camera', 'camera',
+                naming.custom_trait('USB', '046d', '082d'))
+SERIAL_GROUP = ('bench-serial', 'serial',
+                naming.custom_trait('USB', '0403', '6001'))
+
+
+def device_traits(device_class, vid, pid):
+    """The traits our driver reports for this USB peripheral (see
+    ``cyborg_peripherals.discovery.inventory``).
+    """
+    traits = {'OWNER_CYBORG', naming.custom_trait('USB', vid, pid)}
+    model = sdr.model_for(vid, pid) if device_class == 'sdr' else None
+    if model:
+        traits.add(naming.custom_trait('MODEL', model))
+    return sorted(traits)
+
+
+def query(groups=()):
+    """The ``GET /allocation_candidates`` URL Zun sends for a container
+    with device profile ``groups`` (see CAMERA_GROUP).
+    """
+    params = [('limit', str(LIMIT)),
+              ('resources', ','.join('%s:%d' % item
+                                     for item in sorted(CONTAINER.items())))]
+    if groups:
+        params.append(('group_policy', 'none'))
+    for index, (profile, device_class, trait) in enumerate(groups):
+        suffix = '_device_profile_%s_%d' % (profile, index)
+        params += [('resources' + suffix,
+                    '%s:1' % naming.resource_class(device_class)),
+                   ('required' + suffix, trait)]
+    return '/allocation_candidates?' + parse.urlencode(sorted(params))
+
+
+#: label -> (microversion, URL, device classes asked for).
+REQUESTS = {
+    '(a) no device profile': (ZUN_VERSION, query(), ()),
+    '(b) one profile group': (PROFILE_VERSION, query([CAMERA_GROUP]),
+                              ('camera',)),
+    '(c) two profile groups': (PROFILE_VERSION,
+                               query([CAMERA_GROUP, SERIAL_GROUP]),
+                               ('camera', 'serial')),
+}
+FLOOR = 'floor: GET one provider'
+BASE = '(a) no device profile'
+
+
+def start_placement(cloud):
+    """Start the Keystone and Placement of ``cloud`` (an unstarted
+    ``aio.cloud.Cloud``), recording what they create so that
+    ``cloud.stop()`` removes it.
+
+    aio's ``Cloud.start`` also starts RabbitMQ, Cyborg and a testbed,
+    which this benchmark does not need (see
+    /work/coord/requests-schedbench.md).
+    """
+    os.makedirs(cloud.logs, exist_ok=True)
+    cloud._save()
+    setup_log = os.path.join(cloud.logs, 'setup.log')
+    if cloud.db_kind == 'mariadb':
+        db_mod.ensure_mariadb(setup_log)
+    dbs = db_mod.Databases(cloud.db_kind, cloud.id, cloud.workdir)
+    urls = {}
+    for svc in ('keystone', 'placement'):
+        urls[svc] = dbs.create(svc, setup_log)
+        cloud._state['databases'].append(dbs.name(svc))
+        cloud._save()
+    cloud.keystone = keystone_mod.Keystone(
+        cloud.workdir, cloud.logs, urls['keystone'], cloud._admin_password,
+        cloud._passwords)
+    cloud.placement = placement_mod.Placement(
+        cloud.workdir, cloud.logs, urls['placement'], cloud.keystone)
+    with cloud.step('Keystone'):
+        cloud.keystone.setup()
+        cloud.keystone.start(cloud._started)
+        cloud.keystone.populate({
+            'placement': ('placement', cloud.placement.url)})
+    with cloud.step('Placement'):
+        cloud.placement.setup()
+        cloud.placement.start(cloud._started)
+
+
+class Fleet:
+    """The providers this benchmark puts into Placement."""
+
+    def __init__(self, client, hosts):
+        self.client = client
+        #: Per host: (compute node uuid, {device class: [provider uuid]}).
+        self.hosts = []
+        #: Device providers that consumers hold.
+        self.held = set()
+        for rc in sorted({naming.resource_class(d[0]) for d in DEVICES}):
+            client.put('/resource_classes/%s' % rc)
+        for trait in sorted({t for d in DEVICES for t in device_traits(*d)
+                             if t.startswith('CUSTOM_')}):
+            client.put('/traits/%s' % trait)
+        for i in range(hosts):
+            self.hosts.append(self._host('sched-bench-%03d' % i))
+
+    def _provider(self, name, parent, inventories, traits=()):
+        rp_uuid = str(uuid.uuid3(uuid.NAMESPACE_DNS, name))
+        body = {'name': name, 'uuid': rp_uuid}
+        if parent:
+            body['parent_provider_uuid'] = parent
+        self.client.post('/resource_providers', json=body)
+        self.client.put('/resource_providers/%s/inventories' % rp_uuid,
+                        json={'resource_provider_generation': 0,
+                              'inventories': inventories})
+        if traits:
+            self.client.put('/resource_providers/%s/traits' % rp_uuid,
+                            json={'resource_provider_generation': 1,
+                                  'traits': list(traits)})
+        return rp_uuid
+
+    def _host(self, host):
+        # Zun names the compute node provider after the host; Cyborg's
+        # conductor seeds a device provider's uuid from its deployable
+        # name, which holds the host's.
+        node = self._provider(host, None, COMPUTE_INVENTORY)
+        devices = {}
+        for n, (device_class, vid, pid) in enumerate(DEVICES):
+            name = naming.deployable_name(
+                host, device_class, 'serial:BENCH_%s_%s_%d' % (vid, pid, n))
+            devices.setdefault(device_class, []).append(self._provider(
+                name, node,
+                {naming.resource_class(device_class): {'total': 1,
+                                                       'max_unit': 1}},
+                device_traits(device_class, vid, pid)))
+        return node, devices
+
+    def hold_half(self):
+        """Consumers holding half the devices, each with a container's
+        resources on its host: the first serial adapter of every host,
+        the camera of even hosts and the SDR of odd ones.
+        """
+        project, user = uuid.uuid4().hex, uuid.uuid4().hex
+        for i, (node, devices) in enumerate(self.hosts):
+            for device_class in ('serial', ('camera', 'sdr')[i % 2]):
+                device = devices[device_class][0]
+                rc = naming.resource_class(device_class)
+                consumer = str(uuid.uuid4())
+                self.client.put('/allocations/%s' % consumer, json={
+                    'allocations': {node: {'resources': CONTAINER},
+                                    device: {'resources': {rc: 1}}},
+                    'project_id': project, 'user_id': user,
+                    'consumer_generation': None})
+                self.held.add(device)
+
+    def free(self, device_class):
+        """Per host, how many providers of ``device_class`` are free."""
+        return [len(set(devices[device_class]) - self.held)
+                for _node, devices in self.hosts]
+
+    def expected(self, classes):
+        """How many candidates a request for one device of each of
+        ``classes`` has: per host, the product of its free devices.
+        """
+        if not classes:
+            return len(self.hosts)
+        total = 0
+        counts = [self.free(c) for c in classes]
+        for per_host in zip(*counts):
+            product = 1
+            for count in per_host:
+                product *= count
+            total += product
+        return total
+
+
+def measure(client, fleet, rounds):
+    """label -> {'times': [s], 'candidates': n, 'bytes': n}."""
+    node = fleet.hosts[0][0]
+    arms = [(label, version, url, classes)
+            for label, (version, url, classes) in REQUESTS.items()]
+    arms.append((FLOOR, PROFILE_VERSION, '/resource_providers/%s' % node,
+                 None))
+    results = {label: {'times': []} for label, *_ in arms}
+    for r in range(rounds + 1):
+        turn = r % len(arms)
+        for label, version, url, classes in arms[turn:] + arms[:turn]:
+            start = time.perf_counter()
+            resp = client.get(url, microversion=version)
+            elapsed = time.perf_counter() - start
+            if r == 0:
+                # Warm-up round: tokens, connections, caches; and check
+                # that each answer is the one expected.
+                results[label]['bytes'] = len(resp.content)
+                if classes is not None:
+                    found = len(resp.json()['allocation_requests'])
+                    wanted = fleet.expected(classes)
+                    if found != wanted:
+                        raise RuntimeError(
+                            '%s: %d allocation candidates, expected %d '
+                            '(%s)' % (label, found, wanted, url))
+                    results[label]['candidates'] = found
+                continue
+            results[label]['times'].append(elapsed)
+    return results
+
+
+def _ms(values, p):
+    return 1000 * reporting.percentile(values, p)
+
+
+def print_phase(title, results):
+    base = results[BASE]['times']
+    print(title)
+    for label, result in results.items():
+        times = result['times']
+        p50, p95 = _ms(times, 50), _ms(times, 95)
+        ratio = ('%6.2f %6.2f' % (p50 / _ms(base, 50), p95 / _ms(base, 95))
+                 if label != BASE else '%6s %6s' % ('1', '1'))
+        version = (REQUESTS[label][0] if label in REQUESTS
+                   else PROFILE_VERSION)
+        print('  %-26s %5s %6s %7.1f %7.1f %7.1f  %s' % (
+            label, version, result.get('candidates', '-'),
+            result['bytes'] / 1024, p50, p95, ratio))
+
+
+def run(db, hosts, rounds, progress=None):
+    """Start Keystone and Placement, populate, measure; returns
+    (empty-phase results, half-held-phase results, populate seconds).
+    """
+    cloud = cloud_mod.Cloud(db=db, progress=progress)
+    try:
+        start_placement(cloud)
+        client = cloud.placement.client()
+        start = time.monotonic()
+        fleet = Fleet(client, hosts)
+        populated = time.monotonic() - start
+        free = measure(client, fleet, rounds)
+        fleet.hold_half()
+        held = measure(client, fleet, rounds)
+    except BaseException:
+        cloud.stop(remove_workdir=False)
+        print('logs kept in %s' % cloud.logs, file=sys.stderr)
+        raise
+    errors = cloud.stop()
+    if errors:
+        raise RuntimeError('clean-up failed: %s' % '; '.join(errors))
+    return free, held, populated
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog='python -m benchmarks.scheduling',
+        description=__doc__.split('\n')[0])
+    parser.add_argument('--db', choices=('sqlite', 'mariadb'),
+                        default='sqlite', help="Placement's database")
+    parser.add_argument('--hosts', type=int, default=HOSTS,
+                        help='compute nodes, each with %d devices'
+                        % len(DEVICES))
+    parser.add_argument('--rounds', type=int, default=ROUNDS,
+                        help='timed requests of each kind per phase')
+    args = parser.parse_args(argv)
+    if args.hosts < 2 or args.rounds < 1:
+        parser.error('--hosts must be at least 2 and --rounds at least 1')
+    free, held, populated = run(args.db, args.hosts, args.rounds)
+    print('GET /allocation_candidates as Zun sends it; Placement on %s, '
+          '%d compute nodes x %d device providers (populated in %.0f s); '
+          '%d interleaved rounds per phase, ms from the client.'
+          % (args.db, args.hosts, len(DEVICES), populated, args.rounds))
+    print('  %-26s %5s %6s %7s %7s %7s  %6s %6s' % (
+        '', 'micro', 'cands', 'KiB', 'p50', 'p95', 'p50/a', 'p95/a'))
+    print_phase('all devices free:', free)
+    print_phase('half the devices held (%d consumers):'
+                % (args.hosts * 2), held)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
