@@ -12,23 +12,33 @@
 
 """``docker_oci``: Zun's Docker driver, plus Cyborg-attached peripherals.
 
-Select it with ``[DEFAULT] container_driver = docker_oci``.  Containers
-that ask for no device profile go through Zun's ``DockerDriver``
-unchanged.  For the others, ``create`` gets the bound attach handles from
-Cyborg (``zun_oci_attach.arq``), translates them
-(``zun_oci_attach.translation``) and lets ``DockerDriver.create`` run as
-usual; the devices join its Docker calls at the last moment.
+This is the driver for stock Zun 18.  Select it with ``[DEFAULT]
+container_driver = docker_oci``.  Containers that ask for no device
+profile go through Zun's ``DockerDriver`` unchanged.  For those whose
+label ``openstack.org/device-profiles`` names profiles, ``create``
+creates and binds the accelerator requests and claims the devices in
+Placement (``zun_oci_attach.arq``), then lets ``DockerDriver.create`` run
+as usual; the ``oci`` device attacher (``zun_oci_attach.attacher``) adds
+the devices to its Docker calls at the last moment.
 
-The seam: Zun builds the host config inside ``DockerDriver.create`` and
-offers no hook, so the driver wraps Zun's ``docker_client()`` context
+With our Zun series, Zun itself claims and binds the devices of the
+``device_profiles`` field and hands the bound requests to its device
+attachers (``[docker] device_attachers = oci`` with ``container_driver =
+docker``).  Should this driver run there, it passes them on untouched
+and never claims them a second time; it refuses a container naming
+profiles both in the field and in the label.
+
+The seam: stock Zun builds the host config inside ``DockerDriver.create``
+and offers no hook, so the driver wraps Zun's ``docker_client()`` context
 manager once.  While a create of ours is running in the current context
 (a ``contextvars`` variable, so greenthreads and threads never see each
 other's devices) the wrapper hands out a client whose
 ``create_host_config`` defers building the host config to
-``create_container``, where both keyword sets are known and the
-attachment is merged into them.  Outside such a create the wrapper yields
-Zun's client untouched.  This depends only on the two docker-py calls
-every Docker driver must make, not on how Zun fills them.
+``create_container``, where both keyword sets are known and the attacher
+updates them as Zun's device attacher extension point would.  Outside
+such a create the wrapper yields Zun's client untouched.  This depends
+only on the two docker-py calls every Docker driver must make, not on
+how Zun fills them.
 
 Docker resolves a container's device paths again at every start, so a
 node swapped since create (another peripheral re-plugged under the path)
@@ -47,14 +57,10 @@ which Zun also runs when zun-compute starts.
 
 import contextlib
 import contextvars
-import dataclasses
-import json
-import os
-import stat
+import functools
 import threading
 
 from oslo_log import log as logging
-from oslo_utils import versionutils
 from zun import objects
 from zun.common import consts
 from zun.common import exception
@@ -62,33 +68,18 @@ from zun.container.docker import driver as docker_driver
 from zun.container.docker import utils as docker_utils
 
 from zun_oci_attach import arq
+from zun_oci_attach import attacher
 from zun_oci_attach import conf
 from zun_oci_attach import profiles
-from zun_oci_attach import translation
 
 
 LOG = logging.getLogger(__name__)
 CONF = conf.CONF
 
-_pending = contextvars.ContextVar('zun_oci_attach_attachment',
-                                  default=None)
+_pending = contextvars.ContextVar('zun_oci_attach_attach', default=None)
 
-#: Docker label holding the device nodes as checked at create.
-NODES_LABEL = 'openstack.org/device-nodes'
-
-
-class DeviceRefused(arq.DeviceAttachFailed):
-    message = ('The device bound for device profile %(profile)s cannot be '
-               'given to the container: %(error)s. Create the container '
-               'again to get another device; if this repeats, ask the '
-               'operator to check the peripherals of this host')
-
-
-class DockerAPITooOld(arq.DeviceAttachFailed):
-    message = ('The devices need Docker API %(needed)s but zun-compute is '
-               'configured to use %(have)s. Set [docker] '
-               'docker_remote_api_version = %(needed)s or higher in '
-               'zun.conf and restart zun-compute')
+NODES_LABEL = attacher.NODES_LABEL
+DeviceChanged = attacher.DeviceChanged
 
 
 class DevicesKept(arq.DeviceAttachFailed):
@@ -97,12 +88,9 @@ class DevicesKept(arq.DeviceAttachFailed):
                'container to remove it and release them')
 
 
-class DeviceChanged(arq.DeviceAttachFailed):
-    message = ('The device nodes of this container are not the devices it '
-               'was given at create (%(changes)s): a peripheral was '
-               'unplugged, re-plugged or replaced. %(action)s; delete the '
-               'container and create it again to get the devices as they '
-               'are now')
+class ProfilesUnbound(arq.DeviceAttachFailed):
+    message = ('The device profiles %(profiles)s of the device_profiles '
+               'field were not bound by Zun: %(why)s')
 
 
 class _DeferredHostConfig:
@@ -111,11 +99,11 @@ class _DeferredHostConfig:
 
 
 class _AttachingClient:
-    """Zun's Docker client, adding one attachment to the container."""
+    """Zun's Docker client, adding one container's devices."""
 
-    def __init__(self, client, pending):
+    def __init__(self, client, attach):
         self._client = client
-        self._attachment, self._record = pending
+        self._attach = attach
 
     def __getattr__(self, name):
         return getattr(self._client, name)
@@ -131,41 +119,21 @@ class _AttachingClient:
                 'from create_host_config; this Zun version builds it '
                 'differently and is not supported')
         host_config = deferred.kwargs
-        try:
-            translation.apply(self._attachment, host_config, kwargs)
-        except translation.AttachRefused as e:
-            raise DeviceRefused(profile='(all)', error=e) from e
-        _check_api_version(self._client, self._attachment)
-        # Set by the driver alone: a label of the same name from the
-        # user is replaced.
-        kwargs['labels'] = dict(kwargs.get('labels') or {},
-                                **{NODES_LABEL: self._record})
+        self._attach(host_config, kwargs, self._client)
         kwargs['host_config'] = self._client.create_host_config(
             **host_config)
         return self._client.create_container(image, **kwargs)
-
-
-def _check_api_version(client, attachment):
-    # Only the client's version is compared: the engine refuses every
-    # request made at a version above its own, so Zun's calls before
-    # this one proved it supports the client's, and asking the engine
-    # (GET /version, which queries containerd) cost a round trip.
-    needed = attachment.required_api_version()
-    have = client.api_version
-    if versionutils.convert_version_to_tuple(have) < \
-            versionutils.convert_version_to_tuple(needed):
-        raise DockerAPITooOld(needed=needed, have=have)
 
 
 def _wrap_docker_client(original):
     @contextlib.contextmanager
     def docker_client(*args, **kwargs):
         with original(*args, **kwargs) as client:
-            pending = _pending.get()
-            if pending is None:
+            attach = _pending.get()
+            if attach is None:
                 yield client
             else:
-                yield _AttachingClient(client, pending)
+                yield _AttachingClient(client, attach)
 
     docker_client.zun_oci_attach_wrapped = original
     return docker_client
@@ -183,6 +151,7 @@ class DockerOCIDriver(docker_driver.DockerDriver):
     def __init__(self, lifecycle=None):
         super().__init__()
         _install_seam()
+        self._attacher = attacher.OCIAttacher()
         self._lifecycle = lifecycle
         self._lifecycle_lock = threading.Lock()
         self._capsules_next = False
@@ -198,27 +167,54 @@ class DockerOCIDriver(docker_driver.DockerDriver):
             return self._lifecycle
 
     @staticmethod
-    def _profiles(container):
+    def _profiles(container, source):
         try:
-            return profiles.requested(container)
+            return source(container)
         except profiles.InvalidDeviceProfiles as e:
             raise exception.Invalid(str(e)) from e
 
     def create(self, context, container, image, requested_networks,
-               requested_volumes):
-        names = self._profiles(container)
+               requested_volumes, accel_requests=None):
+        """Create a container, with the devices of its device profiles.
+
+        ``accel_requests`` (our Zun series only) are the ARQs Zun's
+        compute manager bound for the ``device_profiles`` field; they go
+        to Zun's device attachers unchanged.  This driver creates, binds
+        and claims only those of the label.
+        """
+        names = self._profiles(container, profiles.from_label)
+        zun_names = self._profiles(container, profiles.from_field)
+        if zun_names and accel_requests is None:
+            raise ProfilesUnbound(
+                profiles=', '.join(zun_names),
+                why='this Zun accepts the field but its compute service '
+                    'does not bind accelerator requests. Install the whole '
+                    'Zun series (tools/install-zun), or ask for the '
+                    'profiles with the label %s' % profiles.LABEL)
+        if zun_names and names:
+            # Zun's scheduler and this driver would claim devices for the
+            # same Placement consumer, and each release the other's.
+            raise exception.Invalid(
+                'Ask for device profiles either in device_profiles or in '
+                'the label %s, not in both' % profiles.LABEL)
+        extra = ({} if accel_requests is None else
+                 {'accel_requests': accel_requests})
         if not names:
             return super().create(context, container, image,
-                                  requested_networks, requested_volumes)
+                                  requested_networks, requested_volumes,
+                                  **extra)
         LOG.info('Attaching device profiles %(profiles)s to container '
                  '%(uuid)s', {'profiles': ', '.join(names),
                               'uuid': container.uuid})
         bound = self.lifecycle.attach(context, container, names)
         try:
-            token = _pending.set(_translate(bound))
+            token = _pending.set(functools.partial(
+                self._attacher.process_device_config, context, container,
+                bound))
             try:
                 return super().create(context, container, image,
-                                      requested_networks, requested_volumes)
+                                      requested_networks, requested_volumes,
+                                      **extra)
             finally:
                 _pending.reset(token)
         except Exception as e:
@@ -244,7 +240,7 @@ class DockerOCIDriver(docker_driver.DockerDriver):
 
     def delete(self, context, container, force):
         super().delete(context, container, force)
-        if not _has_devices(container):
+        if not _claims_devices(container):
             return
         # Zun's delete returns without removing the container when its
         # network clean-up finds it "not connected".
@@ -344,11 +340,31 @@ class DockerOCIDriver(docker_driver.DockerDriver):
 
 
 def _has_devices(container):
+    """Whether the container was given devices (by any path)."""
     try:
         return bool(profiles.requested(container))
     except profiles.InvalidDeviceProfiles:
         # Create refused it before any device was requested.
         return False
+
+
+def _claims_devices(container):
+    """Whether this driver, not Zun, holds the container's devices."""
+    try:
+        return bool(profiles.from_label(container))
+    except profiles.InvalidDeviceProfiles:
+        return False
+
+
+def _check_nodes(container, action):
+    """Raise DeviceChanged unless every node is as checked at create."""
+    with docker_utils.docker_client() as docker:
+        info = docker.inspect_container(container.container_id)
+    labels = (info.get('Config') or {}).get('Labels') or {}
+    if not attacher.check_nodes(labels, action):
+        LOG.warning('Container %s was created without a record of its '
+                    'device nodes (before this check existed); they are '
+                    'not checked', container.uuid)
 
 
 def _gone(container):
@@ -361,127 +377,3 @@ def _gone(container):
     except Exception:
         return False
     return False
-
-
-def _node(path):
-    """``[type, major, minor]`` of the node at ``path`` now."""
-    try:
-        st = os.stat(path)
-    except OSError as e:
-        return [os.strerror(e.errno).lower()]
-    if stat.S_ISCHR(st.st_mode):
-        kind = 'c'
-    elif stat.S_ISBLK(st.st_mode):
-        kind = 'b'
-    else:
-        return ['not a device node']
-    return [kind, os.major(st.st_rdev), os.minor(st.st_rdev)]
-
-
-def _describe(node):
-    return '%s %d:%d' % tuple(node) if len(node) == 3 else node[0]
-
-
-def _check_nodes(container, action):
-    """Raise DeviceChanged unless every node is as checked at create."""
-    with docker_utils.docker_client() as docker:
-        info = docker.inspect_container(container.container_id)
-    labels = (info.get('Config') or {}).get('Labels') or {}
-    if NODES_LABEL not in labels:
-        LOG.warning('Container %s was created without a record of its '
-                    'device nodes (before this check existed); they are '
-                    'not checked', container.uuid)
-        return
-    try:
-        record = json.loads(labels[NODES_LABEL])
-        nodes = {path: node for path, *node in record['nodes']}
-    except (ValueError, TypeError, KeyError):
-        raise DeviceChanged(changes='the record of its devices is '
-                            'unreadable', action=action) from None
-    changes = []
-    if record.get('cdi'):
-        # The engine reads the CDI spec again at each start.
-        try:
-            now = _translate_record(record['cdi'])
-        except DeviceRefused as e:
-            raise DeviceChanged(changes=str(e), action=action) from None
-        if set(now) != set(nodes):
-            changes.append('the CDI spec now names %s instead of %s' % (
-                ', '.join(sorted(now)), ', '.join(sorted(nodes))))
-    for path, node in sorted(nodes.items()):
-        current = _node(path)
-        if current != node:
-            changes.append('%s is %s, was %s' % (path, _describe(current),
-                                                 _describe(node)))
-    if changes:
-        raise DeviceChanged(changes='; '.join(changes), action=action)
-
-
-class _OneSpecRead:
-    """The policy, reading the host's CDI spec once for a whole create.
-
-    All devices of the container are then translated from one snapshot
-    of the spec, even if Cyborg's driver rewrites it meanwhile, and the
-    file is opened and checked once rather than once per device.
-    """
-
-    def __init__(self, policy, spec=None):
-        self._policy = policy
-        self._spec = spec
-
-    def __getattr__(self, name):
-        return getattr(self._policy, name)
-
-    def read_spec(self):
-        if self._spec is None:
-            self._spec = self._policy.read_spec()
-        return self._spec
-
-
-def _combine(bound, policy):
-    attachments = []
-    for request in bound:
-        try:
-            attachments.append(translation.translate(
-                request['attach_handle_type'],
-                request['attach_handle_info'], policy))
-        except translation.AttachRefused as e:
-            raise DeviceRefused(profile=request['device_profile_name'],
-                                error=e) from e
-    try:
-        return translation.Attachment.combine(attachments)
-    except translation.AttachRefused as e:
-        raise DeviceRefused(
-            profile=', '.join(r['device_profile_name'] for r in bound),
-            error=e) from e
-
-
-def _device_nodes(attachment):
-    """``{host path: [type, major, minor]}`` of the attachment's nodes."""
-    return {path: _node(path) for path in
-            (entry.split(':')[0] for entry in attachment.devices)}
-
-
-def _translate_record(handles):
-    """The nodes the recorded CDI devices name in the spec now."""
-    policy = dataclasses.replace(translation.Policy.from_conf(CONF),
-                                 native_cdi=False)
-    bound = [{'attach_handle_type': kind, 'attach_handle_info': info,
-              'device_profile_name': '(recorded)'} for kind, info in handles]
-    return _device_nodes(_combine(bound, _OneSpecRead(policy)))
-
-
-def _translate(bound):
-    """The attachment for ``bound`` ARQs, and the label recording it."""
-    configured = translation.Policy.from_conf(CONF)
-    # The nodes are those the policy checked, whatever reaches Docker.
-    policy = _OneSpecRead(dataclasses.replace(configured, native_cdi=False))
-    attachment = _combine(bound, policy)
-    record = {'nodes': [[path] + node for path, node in
-                        sorted(_device_nodes(attachment).items())]}
-    if configured.native_cdi:
-        attachment = _combine(bound, _OneSpecRead(configured,
-                                                  policy.read_spec()))
-        record['cdi'] = [[r['attach_handle_type'], r['attach_handle_info']]
-                         for r in bound]
-    return attachment, json.dumps(record, sort_keys=True)

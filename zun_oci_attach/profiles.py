@@ -62,21 +62,37 @@ def _validated(value, names):
     return names
 
 
-def requested(container):
-    """Device profile names requested by ``container``, in order."""
-    names = []
-    labels = container.labels or {}
-    if LABEL in labels:
-        names += _validated(labels[LABEL], _split(labels[LABEL]))
-    field = getattr(container, 'device_profiles', None)
-    if field:
-        names += _validated(field, _split(field))
+def _unique(names):
     unique = list(dict.fromkeys(names))
     if len(unique) > MAX_PROFILES:
         raise InvalidDeviceProfiles(
             ','.join(unique),
             'at most %d profiles per container' % MAX_PROFILES)
     return unique
+
+
+def from_label(container):
+    """Device profile names in ``container``'s label, in order."""
+    labels = container.labels or {}
+    if LABEL not in labels:
+        return []
+    return _unique(_validated(labels[LABEL], _split(labels[LABEL])))
+
+
+def from_field(container):
+    """Device profile names of the ``device_profiles`` field, in order.
+
+    Always empty with stock Zun, whose containers have no such field.
+    """
+    field = getattr(container, 'device_profiles', None)
+    if not field:
+        return []
+    return _unique(_validated(field, _split(field)))
+
+
+def requested(container):
+    """Device profile names requested by ``container``, in order."""
+    return _unique(from_label(container) + from_field(container))
 
 
 def label_value(names):

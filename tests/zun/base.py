@@ -31,12 +31,12 @@ from zun.common import context as zun_context
 from zun.compute import manager as zun_manager
 from zun.tests.unit.container import base as zun_base
 
-from aio import zun as harness
 from cyborg_peripherals import contract
 from cyborg_peripherals.cdi import spec as cdi_spec
 from cyborg_peripherals.cdi import writer
 from tests.functional import docker_fixtures
 from tests.zun import cloud as cloud_double
+from tests.zun import harness
 from zun_oci_attach import conf as oci_conf
 from zun_oci_attach.conf import cyborg as cyborg_conf
 
@@ -146,11 +146,12 @@ class ComputeHostTestCase(zun_base.DriverTestCase):
         group.update({'trait:%s' % t: 'required' for t in traits})
         self.cloud.add_profile(name, [group])
 
-    def new_container(self, device_profiles=None, context=None):
+    def new_container(self, device_profiles=None, context=None,
+                      field_profiles=None):
         context = context or self.context
         container = harness.new_container(
             context, ['sleep', '600'], 'dev-test', CONF.host, user_id=USER,
-            device_profiles=device_profiles)
+            device_profiles=device_profiles, field_profiles=field_profiles)
         self.addCleanup(self._remove, container)
         return container
 
