@@ -1,0 +1,129 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The bridges of one deployment on a host (names from ``naming``).
+
+Every call takes the host-wide lock of the deployment: a bridge is
+removed when its last port leaves, and a port joining at that moment
+must not find its bridge gone between creating it and plugging into it.
+"""
+
+import contextlib
+import fcntl
+import os
+
+from pyroute2 import IPRoute
+from pyroute2 import NetlinkError
+
+from edge_channels import naming
+
+
+class BridgeError(RuntimeError):
+    """A bridge or a port could not be set up or removed."""
+
+
+class Bridges:
+    """The bridges whose names start with ``prefix``; ``lock_dir``
+    holds the lock that serialises changes to them.
+    """
+
+    def __init__(self, prefix, lock_dir):
+        self.prefix = naming.check_prefix(prefix)
+        self.lock_path = os.path.join(lock_dir, 'bridges-%s.lock' % prefix)
+
+    @contextlib.contextmanager
+    def _locked(self):
+        with open(self.lock_path, 'a') as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            with IPRoute() as ipr:
+                yield ipr
+
+    def _check(self, bridge):
+        if not naming.is_bridge_name(bridge, self.prefix):
+            raise BridgeError('%r is not a bridge of this deployment (prefix '
+                              '%r)' % (bridge, self.prefix))
+
+    @staticmethod
+    def _index(ipr, ifname):
+        found = ipr.link_lookup(ifname=ifname)
+        return found[0] if found else None
+
+    def plug(self, ifname, bridge):
+        """Put host interface ``ifname`` on ``bridge``, created if
+        missing, both up.
+        """
+        self._check(bridge)
+        with self._locked() as ipr:
+            port = self._index(ipr, ifname)
+            if port is None:
+                raise BridgeError('no interface %s to plug into %s'
+                                  % (ifname, bridge))
+            index = self._index(ipr, bridge)
+            try:
+                if index is None:
+                    # Forwarding at once: a container's first packets
+                    # must not wait out a learning delay.
+                    ipr.link('add', ifname=bridge, kind='bridge',
+                             br_forward_delay=0, br_stp_state=0)
+                    index = self._index(ipr, bridge)
+                ipr.link('set', index=index, state='up')
+                ipr.link('set', index=port, master=index, state='up')
+            except NetlinkError as e:
+                raise BridgeError('cannot plug %s into bridge %s: %s'
+                                  % (ifname, bridge, e)) from e
+
+    def unplug(self, ifname, bridge):
+        """Take ``ifname`` off ``bridge``; remove the bridge once no
+        port is left on it.  Either may be gone already.
+        """
+        self._check(bridge)
+        with self._locked() as ipr:
+            index = self._index(ipr, bridge)
+            if index is None:
+                return
+            port = self._index(ipr, ifname)
+            try:
+                if port is not None:
+                    ipr.link('set', index=port, master=0)
+                if not ipr.get_links(master=index):
+                    ipr.link('del', index=index)
+            except NetlinkError as e:
+                raise BridgeError('cannot unplug %s from bridge %s: %s'
+                                  % (ifname, bridge, e)) from e
+
+    def names(self):
+        """The bridges of this deployment now on the host."""
+        with IPRoute() as ipr:
+            return sorted(
+                link.get('ifname') for link in ipr.get_links()
+                if link.get_nested('IFLA_LINKINFO', 'IFLA_INFO_KIND') ==
+                'bridge' and naming.is_bridge_name(link.get('ifname'),
+                                                   self.prefix))
+
+    def remove_all(self):
+        """Remove every bridge of this deployment and the interfaces
+        still plugged into them (veths whose container is gone or
+        was never started); returns the names removed.
+        """
+        removed = []
+        with self._locked() as ipr:
+            for bridge in self.names():
+                index = self._index(ipr, bridge)
+                if index is None:
+                    continue
+                for link in ipr.get_links(master=index):
+                    # Removing one end of a veth removes both.
+                    ipr.link('del', index=link['index'])
+                    removed.append(link.get('ifname'))
+                ipr.link('del', index=index)
+                removed.append(bridge)
+        return removed
