@@ -32,7 +32,7 @@ send it for a container of 1 VCPU, 512 MB and 10 GB (``--disk 10``):
     profile group, suffix ``_device_profile_<name>_<index>``,
     ``group_policy=none``, at 1.36 (answers carry ``mappings``, which
     tell Zun which device provider satisfied which group);
-(c) with two groups (a camera and a serial adapter).
+(c) with a profile of two groups (a camera and an FTDI serial adapter).
 
 Each is sent ``ROUNDS`` times, interleaved (a, b, c and a floor request,
 the order turning every round), after one warm-up round; the floor is an
@@ -54,15 +54,18 @@ directory) is removed at the end; on an error the logs are kept.
 
 import argparse
 import os
+import secrets
+import shutil
 import sys
+import tempfile
 import time
 import uuid
 from urllib import parse
 
-from aio import cloud as cloud_mod
 from aio import db as db_mod
 from aio import keystone as keystone_mod
 from aio import placement as placement_mod
+from aio import service
 from benchmarks import reporting
 from cyborg_peripherals import naming
 from cyborg_peripherals.discovery import sdr
@@ -98,11 +101,11 @@ DEVICES = (('serial', '0403', '6001'),
            ('camera', '046d', '082d'),
            ('sdr', '1d50', '6089'))
 
-#: Device profile groups: (profile name, device class, required trait).
-CAMERA_GROUP = ('bench-camera', 'camera',
-                naming.custom_trait('USB', '046d', '082d'))
-SERIAL_GROUP = ('bench-serial', 'serial',
-                naming.custom_trait('USB', '0403', '6001'))
+#: Device profile groups: (device class, required trait), as in
+#: ``{"resources:CUSTOM_PERIPHERAL_CAMERA": "1",
+#: "trait:CUSTOM_PERIPHERAL_USB_046D_082D": "required"}``.
+CAMERA_GROUP = ('camera', naming.custom_trait('USB', '046d', '082d'))
+SERIAL_GROUP = ('serial', naming.custom_trait('USB', '0403', '6001'))
 
 
 def device_traits(device_class, vid, pid):
@@ -116,16 +119,17 @@ def device_traits(device_class, vid, pid):
     return sorted(traits)
 
 
-def query(groups=()):
-    """The ``GET /allocation_candidates`` URL Zun sends for a container
-    with device profile ``groups`` (see CAMERA_GROUP).
+def query(profile=None, groups=()):
+    """The ``GET /allocation_candidates`` URL Zun sends for a container,
+    with the device profile ``profile`` of ``groups`` (see CAMERA_GROUP)
+    if given.
     """
     params = [('limit', str(LIMIT)),
               ('resources', ','.join('%s:%d' % item
                                      for item in sorted(CONTAINER.items())))]
     if groups:
         params.append(('group_policy', 'none'))
-    for index, (profile, device_class, trait) in enumerate(groups):
+    for index, (device_class, trait) in enumerate(groups):
         suffix = '_device_profile_%s_%d' % (profile, index)
         params += [('resources' + suffix,
                     '%s:1' % naming.resource_class(device_class)),
@@ -136,49 +140,76 @@ def query(groups=()):
 #: label -> (microversion, URL, device classes asked for).
 REQUESTS = {
     '(a) no device profile': (ZUN_VERSION, query(), ()),
-    '(b) one profile group': (PROFILE_VERSION, query([CAMERA_GROUP]),
+    '(b) one profile group': (PROFILE_VERSION,
+                              query('bench-camera', [CAMERA_GROUP]),
                               ('camera',)),
     '(c) two profile groups': (PROFILE_VERSION,
-                               query([CAMERA_GROUP, SERIAL_GROUP]),
+                               query('bench-kit',
+                                     [CAMERA_GROUP, SERIAL_GROUP]),
                                ('camera', 'serial')),
 }
 FLOOR = 'floor: GET one provider'
 BASE = '(a) no device profile'
 
 
-def start_placement(cloud):
-    """Start the Keystone and Placement of ``cloud`` (an unstarted
-    ``aio.cloud.Cloud``), recording what they create so that
-    ``cloud.stop()`` removes it.
+class ControlPlane:
+    """Keystone and Placement of the all-in-one cloud, and nothing else.
 
-    aio's ``Cloud.start`` also starts RabbitMQ, Cyborg and a testbed,
+    ``aio.cloud.Cloud`` also starts RabbitMQ, Neutron, Cyborg and Zun,
     which this benchmark does not need (see
-    /work/coord/requests-schedbench.md).
+    /work/coord/requests-schedbench.md); this uses aio's service classes
+    the way it does.  ``stop()`` removes the processes, the MariaDB
+    databases and the work directory (kept, with the logs, after an
+    error).
     """
-    os.makedirs(cloud.logs, exist_ok=True)
-    cloud._save()
-    setup_log = os.path.join(cloud.logs, 'setup.log')
-    if cloud.db_kind == 'mariadb':
-        db_mod.ensure_mariadb(setup_log)
-    dbs = db_mod.Databases(cloud.db_kind, cloud.id, cloud.workdir)
-    urls = {}
-    for svc in ('keystone', 'placement'):
-        urls[svc] = dbs.create(svc, setup_log)
-        cloud._state['databases'].append(dbs.name(svc))
-        cloud._save()
-    cloud.keystone = keystone_mod.Keystone(
-        cloud.workdir, cloud.logs, urls['keystone'], cloud._admin_password,
-        cloud._passwords)
-    cloud.placement = placement_mod.Placement(
-        cloud.workdir, cloud.logs, urls['placement'], cloud.keystone)
-    with cloud.step('Keystone'):
-        cloud.keystone.setup()
-        cloud.keystone.start(cloud._started)
-        cloud.keystone.populate({
-            'placement': ('placement', cloud.placement.url)})
-    with cloud.step('Placement'):
-        cloud.placement.setup()
-        cloud.placement.start(cloud._started)
+
+    def __init__(self, db, progress=None):
+        self.db = db
+        self.id = 'schedbench%s' % uuid.uuid4().hex[:6]
+        self.workdir = tempfile.mkdtemp(prefix='cp-schedbench-')
+        self.logs = os.path.join(self.workdir, 'logs')
+        self.progress = progress or (lambda message: None)
+        self.keystone = self.placement = None
+        self.databases = []
+
+    def start(self):
+        os.makedirs(self.logs)
+        setup_log = os.path.join(self.logs, 'setup.log')
+        if self.db == 'mariadb':
+            db_mod.ensure_mariadb(setup_log)
+        dbs = db_mod.Databases(self.db, self.id, self.workdir)
+        urls = {}
+        for svc in ('keystone', 'placement'):
+            # Named before it exists: a failed create is dropped too.
+            self.databases.append(dbs.name(svc))
+            urls[svc] = dbs.create(svc, setup_log)
+        self.keystone = keystone_mod.Keystone(
+            self.workdir, self.logs, urls['keystone'],
+            secrets.token_hex(12),
+            {user: secrets.token_hex(12) for user in keystone_mod.USERS})
+        self.placement = placement_mod.Placement(
+            self.workdir, self.logs, urls['placement'], self.keystone)
+        self.progress('starting Keystone')
+        self.keystone.setup()
+        self.keystone.start(lambda process: None)
+        self.keystone.populate({
+            'placement': ('placement', self.placement.url)})
+        self.progress('starting Placement')
+        self.placement.setup()
+        self.placement.start(lambda process: None)
+
+    def stop(self, keep_logs=False):
+        """Stop and remove everything; returns the problems met."""
+        service.stop_processes(
+            [svc.process for svc in (self.placement, self.keystone)
+             if svc is not None and svc.process is not None],
+            self.progress)
+        errors = db_mod.drop(self.db, self.databases)
+        if keep_logs or errors:
+            print('logs kept in %s' % self.logs, file=sys.stderr)
+        else:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+        return errors
 
 
 class Fleet:
@@ -322,10 +353,10 @@ def run(db, hosts, rounds, progress=None):
     """Start Keystone and Placement, populate, measure; returns
     (empty-phase results, half-held-phase results, populate seconds).
     """
-    cloud = cloud_mod.Cloud(db=db, progress=progress)
+    plane = ControlPlane(db, progress)
     try:
-        start_placement(cloud)
-        client = cloud.placement.client()
+        plane.start()
+        client = plane.placement.client()
         start = time.monotonic()
         fleet = Fleet(client, hosts)
         populated = time.monotonic() - start
@@ -333,10 +364,9 @@ def run(db, hosts, rounds, progress=None):
         fleet.hold_half()
         held = measure(client, fleet, rounds)
     except BaseException:
-        cloud.stop(remove_workdir=False)
-        print('logs kept in %s' % cloud.logs, file=sys.stderr)
+        plane.stop(keep_logs=True)
         raise
-    errors = cloud.stop()
+    errors = plane.stop()
     if errors:
         raise RuntimeError('clean-up failed: %s' % '; '.join(errors))
     return free, held, populated
@@ -366,6 +396,10 @@ def main(argv=None):
     print_phase('all devices free:', free)
     print_phase('half the devices held (%d consumers):'
                 % (args.hosts * 2), held)
+    print('requests:')
+    for label, (version, url, _classes) in REQUESTS.items():
+        print('  %s, microversion %s:\n    GET %s'
+              % (label[:3], version, parse.unquote(url)))
     return 0
 
 
