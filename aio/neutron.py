@@ -43,11 +43,14 @@ class Neutron:
     ``db_url`` is a MariaDB URL made with ``aio.db.Databases``; Keystone
     must know the ``neutron`` user (``service`` and ``admin`` roles in
     the ``service`` project).  ``edge_hosts``: the hosts whose ports
-    ``edge_bridge`` binds (the compute hosts of this cloud; none: any).
+    ``edge_bridge`` binds (the compute hosts of this cloud; none: any);
+    ``bridge_prefix``: the start of its bridges' names, the same as the
+    host side's (``aio.kuryr.bridge_prefix(cloud id)``).
     """
 
     def __init__(self, workdir, logs, db_url, keystone, transport_url,
-                 mechanism_drivers=MECHANISM_DRIVERS, edge_hosts=()):
+                 mechanism_drivers=MECHANISM_DRIVERS, edge_hosts=(),
+                 bridge_prefix=None):
         if not db_url.startswith('mysql'):
             raise ValueError('Neutron needs a MariaDB database: its '
                              'migrations do not run on %s'
@@ -59,6 +62,7 @@ class Neutron:
         self.transport_url = transport_url
         self.mechanism_drivers = tuple(mechanism_drivers)
         self.edge_hosts = tuple(edge_hosts)
+        self.bridge_prefix = bridge_prefix
         self.listener = service.listening_socket()
         self.port = self.listener.getsockname()[1]
         self.url = 'http://127.0.0.1:%d' % self.port
@@ -80,8 +84,10 @@ class Neutron:
             'auth_strategy': 'keystone',
             'api_paste_config': PASTE,
             'core_plugin': 'ml2',
-            # No routers, no metering, no trunks: none has an agent here.
-            'service_plugins': '',
+            # Tags only: kuryr-libnetwork marks the networks and ports it
+            # uses with them (without, it renames them).  No routers, no
+            # metering, no trunks: none has an agent here.
+            'service_plugins': 'tag',
             # There is no Nova to tell about ports of 'compute:'
             # devices (Zun's are 'compute:kuryr').
             'notify_nova_on_port_status_changes': 'false',
@@ -102,7 +108,10 @@ class Neutron:
                     'extension_drivers': 'port_security'},
             'ml2_type_flat': {'flat_networks': '*'},
             'ml2_type_vxlan': {'vni_ranges': VNI_RANGES},
-            'edge_bridge': {'hosts': ','.join(self.edge_hosts)},
+            'edge_bridge': dict(
+                {'hosts': ','.join(self.edge_hosts)},
+                **({'bridge_prefix': self.bridge_prefix}
+                   if self.bridge_prefix else {})),
         })
         argv = [service.bin_path('neutron-db-manage')]
         for path in self.config_files:
