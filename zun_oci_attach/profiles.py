@@ -15,10 +15,11 @@
 Stock Zun's API refuses unknown fields, so the CLI hook carries the names
 in a container label, separated by commas or spaces; the hook writes
 spaces because python-zunclient splits a lone ``--label`` on commas.
-Our Zun series (tools/zun-patches) adds a ``device_profiles`` field at
-API microversion 1.41; when the container object has it, it is read
-too.  Both sources are merged, keeping the first occurrence's order; a
-profile asks for a number of devices itself, so a repeated name adds none.
+The ``docker_oci`` driver claims and binds the profiles of the label
+(:func:`from_label`).  Our Zun series (tools/zun-patches) adds a
+``device_profiles`` field at API microversion 1.41 (:func:`from_field`);
+Zun itself claims and binds those.  A profile asks for a number of
+devices itself, so a repeated name adds none.
 
 The module imports nothing from Zun: the CLI hook uses it in the client.
 """

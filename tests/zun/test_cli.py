@@ -12,9 +12,11 @@
 
 """``--device-profile`` through the real ``openstack`` command.
 
-python-openstackclient and python-zunclient run unmodified in a
-subprocess; a loopback HTTP server stands in for the Zun API and records
-what the command sends.  Auth is keystoneauth's ``admin_token`` plugin.
+python-openstackclient and the installed python-zunclient (5.5.0, or
+with our series from tools/install-zunclient) run in a subprocess; a
+loopback HTTP server stands in for the Zun API, offering microversions
+up to ``max_version``, and records what the command sends.  Auth is
+keystoneauth's ``admin_token`` plugin.
 """
 
 import http.server
@@ -25,8 +27,13 @@ import sys
 import threading
 
 import testtools
+from zunclient.v1 import containers
 
 from zun_oci_attach import profiles
+
+
+#: Whether the installed python-zunclient carries our series.
+PATCHED_CLIENT = 'device_profiles' in containers.CREATION_ATTRIBUTES
 
 
 class _ZunAPI(http.server.BaseHTTPRequestHandler):
@@ -37,8 +44,15 @@ class _ZunAPI(http.server.BaseHTTPRequestHandler):
         length = int(self.headers.get('Content-Length') or 0)
         body = self.rfile.read(length) if length else b''
         self.server.seen.append((self.command, self.path, body))
-        data = json.dumps({'uuid': 'c1', 'name': 'n',
-                           'status': 'Creating'}).encode()
+        if self.path.rstrip('/') == '':
+            # Version discovery, as zun-api answers it.
+            doc = {'versions': [{
+                'id': 'v1', 'status': 'CURRENT', 'min_version': '1.1',
+                'max_version': self.server.max_version,
+                'links': []}]}
+        else:
+            doc = {'uuid': 'c1', 'name': 'n', 'status': 'Creating'}
+        data = json.dumps(doc).encode()
         self.send_response(202 if self.command == 'POST' else 200)
         self.send_header('Content-Type', 'application/json')
         self.send_header('Content-Length', str(len(data)))
@@ -54,6 +68,7 @@ class TestDeviceProfileOption(testtools.TestCase):
         super().setUp()
         self.httpd = http.server.HTTPServer(('127.0.0.1', 0), _ZunAPI)
         self.httpd.seen = []
+        self.httpd.max_version = '1.40'
         thread = threading.Thread(target=self.httpd.serve_forever,
                                   daemon=True)
         thread.start()
@@ -115,6 +130,35 @@ class TestDeviceProfileOption(testtools.TestCase):
         self.assertEqual([], [s for s in self.httpd.seen
                               if s[0] == 'POST'])
 
-    def test_help_lists_the_option(self):
+    def test_a_server_with_1_41_gets_the_field_from_a_patched_client(self):
+        self.httpd.max_version = '1.41'
+        result = self.openstack(
+            'appcontainer', 'run', '--device-profile', 'camera',
+            '--device-profile', 'hackrf-one', 'busybox')
+        self.assertEqual(0, result.returncode, result.stderr)
+        body = self.created()
+        if PATCHED_CLIENT:
+            self.assertEqual(['camera', 'hackrf-one'],
+                             body['device_profiles'])
+            self.assertNotIn(profiles.LABEL, body.get('labels') or {})
+        else:
+            # python-zunclient 5.5.0 stops at 1.40 and knows no field.
+            self.assertEqual({profiles.LABEL: 'camera hackrf-one'},
+                             body['labels'])
+            self.assertNotIn('device_profiles', body)
+
+    def test_an_explicit_older_version_gets_the_label(self):
+        self.httpd.max_version = '1.41'
+        result = self.openstack(
+            '--os-container-api-version', '1.40', 'appcontainer', 'create',
+            '--device-profile', 'camera', 'busybox')
+        self.assertEqual(0, result.returncode, result.stderr)
+        body = self.created()
+        self.assertEqual({profiles.LABEL: 'camera'}, body['labels'])
+        self.assertNotIn('device_profiles', body)
+
+    def test_help_lists_the_option_once(self):
         result = self.openstack('help', 'appcontainer', 'run')
-        self.assertIn('--device-profile <device-profile>', result.stdout)
+        # Once in the usage line, once among the options.
+        self.assertEqual(2, result.stdout.count(
+            '--device-profile <device-profile>'), result.stdout)

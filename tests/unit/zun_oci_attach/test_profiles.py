@@ -51,3 +51,17 @@ class TestRequested(testtools.TestCase):
             self.assertFalse(valid, name)
         else:
             self.assertTrue(valid, name)
+
+
+class TestSources(testtools.TestCase):
+    """The label is docker_oci's to claim, the field Zun's."""
+
+    def test_each_source_alone(self):
+        c = container({profiles.LABEL: 'cam sdr'}, ['gpio'])
+        self.assertEqual(['cam', 'sdr'], profiles.from_label(c))
+        self.assertEqual(['gpio'], profiles.from_field(c))
+
+    def test_stock_zun_has_no_field(self):
+        c = types.SimpleNamespace(labels={profiles.LABEL: 'cam'})
+        self.assertEqual([], profiles.from_field(c))
+        self.assertEqual(['cam'], profiles.requested(c))
