@@ -113,17 +113,31 @@ function configure_cyborg_peripherals {
     iniset "$conf" peripherals enabled_classes "$CYBORG_PERIPHERALS_CLASSES"
 }
 
-# Zun's container driver and its access to Cyborg. Cyborg binds
-# accelerator requests only with a service token, so zun-compute uses the
-# zun service user that the zun plugin creates (create_service_user gives
-# it the service role). Zun's default Docker API version (1.26) is enough
-# for the driver, so [docker] is left alone.
+# Zun with our series (tools/zun-patches; ZUN_REPO/ZUN_BRANCH naming a
+# checkout that carries it) claims and binds the devices of the
+# device_profiles field itself and hands the bound requests to device
+# attachers: Zun's own Docker driver with our "oci" attacher, which only
+# needs the CDI spec directory. Stock Zun has no attachers: the docker_oci
+# driver claims and binds the devices of the label itself, so zun-compute
+# uses the zun service user that the zun plugin creates
+# (create_service_user gives it the service role Cyborg requires for
+# binding). Zun's default Docker API version (1.26) is enough for both, so
+# [docker] docker_remote_api_version is left alone.
+function _cyborg_peripherals_zun_has_attachers {
+    [[ -f ${ZUN_DIR:-$DEST/zun}/zun/container/docker/device_attacher.py ]]
+}
+
 function configure_zun_oci_attach {
     local conf=${ZUN_CONF:-/etc/zun/zun.conf}
     local section=oci_attach_cyborg
 
-    iniset "$conf" DEFAULT container_driver docker_oci
     iniset "$conf" oci_attach cdi_spec_dir "$CYBORG_PERIPHERALS_CDI_DIR"
+    if _cyborg_peripherals_zun_has_attachers; then
+        iniset "$conf" DEFAULT container_driver docker
+        iniset "$conf" docker device_attachers oci
+        return
+    fi
+    iniset "$conf" DEFAULT container_driver docker_oci
     iniset "$conf" $section auth_type password
     iniset "$conf" $section auth_url "$KEYSTONE_SERVICE_URI"
     iniset "$conf" $section username zun
