@@ -10,46 +10,58 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""The all-in-one cloud: Keystone, Placement and Cyborg on loopback.
+"""The all-in-one cloud: Keystone, Placement, Neutron, Cyborg and Zun
+on loopback, with one or more compute hosts.
 
 Each service runs from this virtualenv as a subprocess with its own
-configuration and log under the work directory.  Everything the cloud
-creates outside it (processes, MariaDB databases, the RabbitMQ virtual
-host, device nodes, Docker containers) is recorded in ``state.json`` as
-it is created, so that ``Cloud.teardown(workdir)`` can remove a cloud
-left running with ``--keep``, or one whose start failed half-way.
+configuration and log under the work directory: zun-api, Keystone,
+Placement, Neutron and Cyborg's API under uWSGI, Cyborg's conductor, and
+on each compute host (``aio.compute``) zun-compute and a Cyborg agent.
+Everything the cloud creates outside it (processes, MariaDB databases,
+the RabbitMQ virtual host, device nodes, Docker containers and networks)
+is recorded in ``state.json`` as it is created, or is found from what
+it records (Zun's database names the containers and networks), so that
+``Cloud.teardown(workdir)`` can remove a cloud left running with
+``--keep``, or one whose start failed half-way.
 """
 
 import contextlib
 import json
 import os
 import secrets
+import shlex
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
 
 import requests
+import sqlalchemy
 
+from aio import compute as compute_mod
 from aio import cyborg as cyborg_mod
 from aio import db as db_mod
 from aio import emulated as emulated_mod
 from aio import keystone as keystone_mod
+from aio import kuryr as kuryr_mod
+from aio import neutron as neutron_mod
 from aio import placement as placement_mod
 from aio import rabbit
 from aio import service
+from aio import zun as zun_mod
 
 
-TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-UMOCKDEV_PRELOAD = 'libumockdev-preload.so.0'
+#: The shared network Zun puts containers on, and its subnet.
+NETWORK = 'aio-net'
+SUBNET = '10.97.0.0/24'
 
 
 class Cloud:
     """An all-in-one cloud; ``start()`` it, or use it as a context
-    manager.
+    manager.  Its first compute host is named ``host``;
+    ``add_compute_host`` adds others.
     """
 
     def __init__(self, workdir=None, db='sqlite', emulated=True,
@@ -62,28 +74,29 @@ class Cloud:
         self.emulated = emulated
         self.periodic_interval = periodic_interval
         self.host = host or socket.gethostname()
-        self.cdi_dir = os.path.join(self.workdir, 'cdi')
-        #: Where the real device nodes of emulated peripherals go.
-        self.node_dir = emulated_mod.NODE_DIRS + self.id
         self.vhost = 'cp-aio-%s' % self.id
         self.progress = progress or (lambda message: None)
         #: Seconds each start-up step took, in order.
         self.timings = {}
         self.keystone = self.placement = self.cyborg = None
-        self.compute_node = None
-        self.testbed_root = None
-        self._keeper = None
-        self._devices = {}
+        self.neutron = self.kuryr = self.zun = None
         self._backings = None
-        #: Each real node of a plugged emulated device -> (peripheral
-        #: class, the host device whose numbers it has).
-        self.backing = {}
         self._passwords = {user: secrets.token_hex(12)
                            for user in keystone_mod.USERS}
         self._admin_password = secrets.token_hex(12)
+        #: Compute hosts by name, the first one first.
+        self.hosts = {}
+        self.hosts[self.host] = compute_mod.ComputeHost(self, self.host,
+                                                        own_docker=False)
         self._state = {'workdir': self.workdir, 'db': db, 'databases': [],
                        'pgids': [], 'names': {}, 'vhost': None,
-                       'nodes': [], 'containers': []}
+                       'nodes': [], 'containers': [], 'zun_db': None,
+                       'engines': {}, 'kuryr': None}
+
+    @property
+    def first(self):
+        """The first compute host (``host``)."""
+        return self.hosts[self.host]
 
     # -- life cycle ---------------------------------------------------------
 
@@ -120,9 +133,33 @@ class Cloud:
         self._state['names'][str(pgid)] = name
         self._save()
 
+    def _record_nodes(self, nodes):
+        self._state['nodes'].extend(sorted(nodes))
+        self._save()
+
+    def _databases(self, setup_log):
+        """A database per service; Neutron's in MariaDB whatever
+        ``db``: its migrations do not run on SQLite.
+        """
+        db_mod.ensure_mariadb(setup_log)
+        urls = {}
+        kinds = {svc: self.db_kind for svc in
+                 ('keystone', 'placement', 'cyborg', 'zun')}
+        kinds['neutron'] = 'mariadb'
+        for svc, kind in kinds.items():
+            dbs = db_mod.Databases(kind, self.id, self.workdir)
+            if kind == 'mariadb':
+                self._state['databases'].append(dbs.name(svc))
+                self._save()
+            urls[svc] = dbs.create(svc, setup_log)
+        self._state['zun_db'] = urls['zun']
+        self._save()
+        return urls
+
     def start(self, kit=None):
-        """Start the services; an emulated cloud plugs ``kit`` (see
-        ``edge_kit()``) before its agent starts.
+        """Start the services and the first compute host; an emulated
+        cloud plugs ``kit`` (see ``edge_kit()``) into it before its
+        agent starts.
 
         The agent reports what it found at start, then each change its
         driver signals (Cyborg patch 0090; a removal once its grace
@@ -130,9 +167,6 @@ class Cloud:
         """
         for path in (self.workdir, self.logs):
             os.makedirs(path, exist_ok=True)
-        # The Zun side trusts only a root-owned spec in a directory that
-        # nobody else may write to.
-        os.makedirs(self.cdi_dir, mode=0o755)
         self._save()
         setup_log = os.path.join(self.logs, 'setup.log')
         with self.step('RabbitMQ virtual host %s' % self.vhost):
@@ -141,57 +175,76 @@ class Cloud:
             self._save()
             transport_url = rabbit.add_vhost(self.vhost, setup_log)
         with self.step('%s databases' % self.db_kind):
-            if self.db_kind == 'mariadb':
-                db_mod.ensure_mariadb(setup_log)
-            dbs = db_mod.Databases(self.db_kind, self.id, self.workdir)
-            urls = {}
-            for svc in ('keystone', 'placement', 'cyborg'):
-                urls[svc] = dbs.create(svc, setup_log)
-                self._state['databases'].append(dbs.name(svc))
-                self._save()
+            urls = self._databases(setup_log)
         self.keystone = keystone_mod.Keystone(
             self.workdir, self.logs, urls['keystone'], self._admin_password,
             self._passwords)
         self.placement = placement_mod.Placement(
             self.workdir, self.logs, urls['placement'], self.keystone)
+        # Neutron binds ports on any host: Kuryr moves a container's
+        # port to this machine's host name, whatever Zun's host is.
+        self.neutron = neutron_mod.Neutron(
+            self.workdir, self.logs, urls['neutron'], self.keystone,
+            transport_url, bridge_prefix=kuryr_mod.bridge_prefix(self.id))
+        self.kuryr = kuryr_mod.Kuryr(self.workdir, self.logs, self.keystone,
+                                     self.id)
         self.cyborg = cyborg_mod.Cyborg(
             self.workdir, self.logs, urls['cyborg'], self.db_kind,
-            self.keystone, transport_url, self.host, self.cdi_dir,
+            self.keystone, transport_url, self.host, self.first.cdi_dir,
             self.periodic_interval)
+        self.zun = zun_mod.Zun(self.workdir, self.logs, urls['zun'],
+                               self.db_kind, self.keystone, transport_url)
         with self.step('Keystone'):
             self.keystone.setup()
             self.keystone.start(self._started)
             self.keystone.populate({
                 'placement': ('placement', self.placement.url),
-                'accelerator': ('cyborg', self.cyborg.url)})
+                'network': ('neutron', self.neutron.url),
+                'accelerator': ('cyborg', self.cyborg.url),
+                'container': ('zun', self.zun.url)})
         with self.step('Placement'):
             self.placement.setup()
             self.placement.start(self._started)
-            self.compute_node = self.placement.add_compute_node(self.host)
+        with self.step('Neutron API and network %s' % NETWORK):
+            self.neutron.setup()
+            self.neutron.start(self._started)
+            self.neutron.ensure_network(NETWORK, SUBNET)
+        with self.step('Kuryr (Docker network plugin %s)' % self.kuryr.name):
+            self._state['kuryr'] = self.kuryr.record
+            self._save()
+            self.kuryr.setup()
+            self.kuryr.start(self._started)
         with self.step('Cyborg API and conductor'):
             self.cyborg.setup()
             self.cyborg.start_api(self._started)
             self.cyborg.start_conductor(self._started)
-        agent_env = {}
-        if self.emulated:
-            with self.step('umockdev testbed'):
-                self._start_keeper()
-            agent_env = {'LD_PRELOAD': UMOCKDEV_PRELOAD,
-                         'UMOCKDEV_DIR': self.testbed_root}
-            if kit is not None:
-                self.plug(kit)
-        self._agent_env = agent_env
-        with self.step('Cyborg agent'):
-            self._start_agent()
+        with self.step('Zun API'):
+            self.zun.setup()
+            self.zun.start_api(self._started)
+        self._state['engines'][self.host] = self.first.docker_url
+        self._save()
+        self.first.start(kit)
         return self
 
-    def _start_agent(self):
-        self.cyborg.start_agent(self._started, self._agent_env)
+    def add_compute_host(self, name, kit=None):
+        """Start another compute host, ``name``, with its own Docker
+        engine; an emulated cloud plugs ``kit`` (built with the host's
+        ``edge_kit()`` or ``emulated_kit()``, or None for no device).
+        """
+        if name in self.hosts:
+            raise ValueError('this cloud already has a compute host %s'
+                             % name)
+        host = compute_mod.ComputeHost(self, name, own_docker=True)
+        self.hosts[name] = host
+        self._state['engines'][name] = host.docker_url
+        self._save()
+        return host.start(kit)
 
     def restart_agent(self):
-        """Restart the Cyborg agent (same testbed, same configuration)."""
-        self.cyborg.agent.stop()
-        self._start_agent()
+        """Restart the first host's Cyborg agent (same testbed, same
+        configuration).
+        """
+        self.first.restart_agent()
 
     def restart_cyborg_api(self):
         """Start the stopped Cyborg API again on its port.
@@ -200,59 +253,36 @@ class Cloud:
         """
         self.cyborg.restart_api(self._started)
 
-    def _start_keeper(self):
-        log = open(os.path.join(self.logs, 'umockdev.log'), 'ab')
-        with log:
-            self._keeper = subprocess.Popen(
-                ['umockdev-wrapper', sys.executable, '-m', 'aio.emulated'],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
-                cwd=TOP, text=True, start_new_session=True)
-        self._record_group(self._keeper.pid, 'umockdev testbed')
-        self.testbed_root = self._keeper_answer()['root']
-
-    def _keeper_answer(self):
-        line = self._keeper.stdout.readline()
-        if not line:
-            raise service.ServiceFailed(
-                'umockdev testbed', 'the testbed helper exited',
-                os.path.join(self.logs, 'umockdev.log'))
-        answer = json.loads(line)
-        if 'error' in answer:
-            raise service.ServiceFailed(
-                'umockdev testbed', answer['error'],
-                os.path.join(self.logs, 'umockdev.log'))
-        return answer
-
-    def _keeper_command(self, command):
-        if self._keeper is None:
-            raise RuntimeError('this cloud runs on real peripherals; only '
-                               'an emulated cloud can plug devices')
-        self._keeper.stdin.write(json.dumps(command) + '\n')
-        self._keeper.stdin.flush()
-        return self._keeper_answer()
-
     def stop(self, remove_workdir=True):
         """Stop and remove everything the cloud created; the work
         directory (with the logs) only if ``remove_workdir``.
         """
-        if self._keeper is not None:
-            self.progress('removing the umockdev testbed')
-            # Its input closing has it remove the testbed directory.
-            self._keeper.stdin.close()
-            self._keeper.wait()
-            self._keeper = None
+        for host in self.hosts.values():
+            host.stop_keeper()
+        # Zun's containers first, while their engines and networks are
+        # there to remove them.
+        errors = _remove_zun_leftovers(self._state, self.progress)
         processes = []
+        for host in reversed(list(self.hosts.values())):
+            processes += host.processes()
+        if self.zun is not None and self.zun.api is not None:
+            processes.append(self.zun.api)
         if self.cyborg is not None:
-            processes += [self.cyborg.agent, self.cyborg.conductor,
-                          self.cyborg.api]
-        for svc in (self.placement, self.keystone):
-            if svc is not None:
-                processes.append(svc.process)
+            processes += [self.cyborg.conductor, self.cyborg.api]
         service.stop_processes([p for p in processes if p is not None],
                                self.progress)
+        if self.kuryr is not None and self.kuryr.process is not None:
+            # Removes its Docker networks while it still answers.
+            errors += self.kuryr.stop(self.progress)
+        service.stop_processes(
+            [svc.process for svc in (self.neutron, self.placement,
+                                     self.keystone)
+             if svc is not None and svc.process is not None],
+            self.progress)
         if self.cyborg is not None:
             self.cyborg.stop()
-        return self.teardown(self.workdir, remove_workdir, self.progress)
+        return errors + self.teardown(self.workdir, remove_workdir,
+                                      self.progress)
 
     @staticmethod
     def teardown(workdir, remove_workdir=True, progress=None):
@@ -269,14 +299,18 @@ class Cloud:
         with open(path) as f:
             state = json.load(f)
         errors = _remove_containers(state['containers'], progress)
+        errors += _remove_zun_leftovers(state, progress)
+        if state.get('kuryr'):
+            # Its Docker networks go while Kuryr still answers.
+            errors += kuryr_mod.Kuryr.teardown(state['kuryr'], progress)
         names = state.get('names', {})
         service.stop_groups(
             {pgid: names.get(str(pgid), 'a service')
              for pgid in reversed(state['pgids'])}, progress=progress)
         if state['databases']:
-            progress('dropping the %s databases %s'
-                     % (state['db'], ', '.join(state['databases'])))
-        errors += db_mod.drop(state['db'], state['databases'])
+            progress('dropping the MariaDB databases %s'
+                     % ', '.join(state['databases']))
+        errors += db_mod.drop('mariadb', state['databases'])
         if state['vhost']:
             progress('deleting the RabbitMQ virtual host %s'
                      % state['vhost'])
@@ -290,7 +324,8 @@ class Cloud:
                      % os.path.commonpath(state['nodes']))
         emulated_mod.remove_nodes(state['nodes'])
         # Done once: a second teardown only retries what failed.
-        state.update(containers=[], pgids=[], names={}, nodes=[])
+        state.update(containers=[], pgids=[], names={}, nodes=[],
+                     zun_db=None, kuryr=None)
         if not any(e.startswith('rabbitmq') for e in errors):
             state['vhost'] = None
         if not any(e.startswith('aio_') for e in errors):
@@ -317,12 +352,7 @@ class Cloud:
                 'OS_PROJECT_DOMAIN_NAME': creds['project_domain_name'],
                 'OS_IDENTITY_API_VERSION': '3',
                 'OS_REGION_NAME': keystone_mod.REGION,
-                'OS_INTERFACE': 'public'}
-
-    @property
-    def zun_service_credentials(self):
-        """keystoneauth password options of Zun's service user."""
-        return dict(self.keystone.credentials('zun'), auth_type='password')
+                'OS_INTERFACE': 'public', **zun_mod.client_env()}
 
     def token(self, user):
         """A project-scoped token of ``user`` and Keystone's token body
@@ -361,98 +391,144 @@ class Cloud:
             self._backings = emulated_mod.BackingPool()
         return self._backings
 
-    def edge_kit(self, **kwargs):
-        """The default emulated kit, with nodes under this cloud's
-        node directory.
+    def node_dir(self, host=None):
+        """Where the real device nodes of the emulated peripherals of
+        compute host ``host`` (default: the first) go.
         """
-        return emulated_mod.edge_kit(self.node_dir, pool=self.backings,
-                                     **kwargs)
+        if host is None or host == self.host:
+            return emulated_mod.NODE_DIRS + self.id
+        return emulated_mod.NODE_DIRS + '%s-%s' % (self.id, host)
 
-    def emulated_kit(self, **kwargs):
-        """An empty emulated kit to build on (see aio.emulated)."""
-        return emulated_mod.EmulatedKit(self.node_dir, pool=self.backings,
-                                        **kwargs)
+    def edge_kit(self, host=None, **kwargs):
+        """The default emulated kit, for compute host ``host``."""
+        return emulated_mod.edge_kit(self.node_dir(host),
+                                     pool=self.backings, **kwargs)
+
+    def emulated_kit(self, host=None, **kwargs):
+        """An empty emulated kit to build on (see aio.emulated), for
+        compute host ``host``.
+        """
+        return emulated_mod.EmulatedKit(self.node_dir(host),
+                                        pool=self.backings, **kwargs)
+
+    # The first compute host's, as most tests and tools/aio use one.
+    @property
+    def cdi_dir(self):
+        return self.first.cdi_dir
+
+    @property
+    def compute_node(self):
+        """The first host's resource provider (zun-compute's)."""
+        return self.first.provider
+
+    @property
+    def backing(self):
+        """Each real node of a plugged emulated device -> (peripheral
+        class, the host device whose numbers it has), of every host.
+        """
+        found = {}
+        for host in self.hosts.values():
+            found.update(host.backing)
+        return found
 
     def plug(self, kit):
-        """Plug an ``aio.emulated.EmulatedKit`` into the testbed."""
-        self._state['nodes'].extend(sorted(kit.nodes))
-        self._save()
-        emulated_mod.make_nodes(kit.nodes)
-        self._keeper_command({'plug': kit.paragraphs()})
-        self._devices.update(kit.devices)
-        self.backing.update(kit.backing)
+        """Plug an ``aio.emulated.EmulatedKit`` into the first host."""
+        self.first.plug(kit)
 
     def unplug(self, sys_path):
-        """Unplug the emulated device at ``sys_path`` (and its nodes)."""
-        self._keeper_command({'unplug': sys_path})
-        nodes = self._devices.pop(sys_path, [])
-        emulated_mod.remove_nodes(nodes)
-        for node in nodes:
-            self.backing.pop(node, None)
+        """Unplug the first host's emulated device at ``sys_path``."""
+        self.first.unplug(sys_path)
+
+    def providers(self):
+        """The device providers of the first host (see
+        ``ComputeHost.providers``).
+        """
+        return self.first.providers()
+
+    def wait_for_providers(self, count, timeout=120):
+        return self.first.wait_for_providers(count, timeout)
 
     def detach(self):
         """Let the cloud outlive this process.
 
         ``teardown(workdir)`` removes it later.
         """
-        if self._keeper is not None:
-            self._keeper_command({'stay': True})
+        for host in self.hosts.values():
+            host.detach()
 
-    def record_container(self, name):
-        """Have teardown remove Docker container ``name`` if still there."""
-        self._state['containers'].append(name)
-        self._save()
-
-    def providers(self):
-        """The device providers under this host's compute node, each with
-        its inventories and traits.
-
-        The conductor may delete a provider between the listing and the
-        reads of its details (an unplugged device); the listing is then
-        taken again so the answer is one consistent snapshot.
+    def write_openrc(self):
+        """``WORKDIR/openrc`` (admin) and ``WORKDIR/openrc-demo``: the
+        ``OS_*`` settings of the ``openstack`` CLI; returns their paths.
         """
-        client = self.placement.client()
-        while True:
-            devices = self._provider_snapshot(client)
-            if devices is not None:
-                return sorted(devices, key=lambda rp: rp['name'])
+        paths = []
+        for user, name in (('admin', 'openrc'), ('demo', 'openrc-demo')):
+            path = os.path.join(self.workdir, name)
+            with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
+                              0o600), 'w') as f:
+                f.write('# The %s user of the all-in-one cloud in %s\n'
+                        % (user, self.workdir))
+                for key, value in sorted(self.env(user).items()):
+                    f.write('export %s=%s\n' % (key, shlex.quote(value)))
+            paths.append(path)
+        return paths
 
-    def _provider_snapshot(self, client):
-        """Providers with details, or None if one vanished meanwhile."""
-        found = client.get('/resource_providers?in_tree=%s'
-                           % self.compute_node).json()['resource_providers']
-        devices = []
-        for rp in found:
-            if rp['uuid'] == self.compute_node:
-                continue
-            for detail in ('inventories', 'traits'):
-                resp = client.get('/resource_providers/%s/%s'
-                                  % (rp['uuid'], detail), raise_exc=False)
-                if resp.status_code == 404:
-                    return None
-                resp.raise_for_status()
-                rp[detail] = resp.json()[detail]
-            devices.append(rp)
-        return devices
 
-    def wait_for_providers(self, count, timeout=120):
-        """Wait until exactly ``count`` device providers are in Placement.
+#: What Zun's database names in Docker: containers, then networks.
+_ZUN_DOCKER_IDS = (
+    'SELECT host, container_id FROM container '
+    'WHERE container_id IS NOT NULL',
+    'SELECT host, network_id FROM network WHERE network_id IS NOT NULL')
 
-        The agent reports at start, on each change its driver signals
-        and on its periodic task (``[agent] report_interval``).
-        """
-        deadline = time.monotonic() + timeout
-        while True:
-            providers = self.providers()
-            if len(providers) == count:
-                return providers
-            if time.monotonic() > deadline:
-                raise service.ServiceFailed(
-                    'cyborg-agent', '%d device providers in Placement '
-                    'after %d seconds, expected %d' % (
-                        len(providers), timeout, count),
-                    self.cyborg.agent.log)
-            time.sleep(0.5)
+
+def _zun_leftovers(url):
+    """{host: ([Docker container ids], [Docker network ids])} that Zun's
+    database at ``url`` names; empty if it has no tables yet.
+    """
+    found = {}
+    engine = sqlalchemy.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            for slot, query in enumerate(_ZUN_DOCKER_IDS):
+                for host, ident in conn.execute(sqlalchemy.text(query)):
+                    found.setdefault(host, ([], []))[slot].append(ident)
+    except sqlalchemy.exc.SQLAlchemyError:
+        return {}
+    finally:
+        engine.dispose()
+    return found
+
+
+def _docker(url, *args):
+    return subprocess.run(['docker', '--host', url] + list(args),
+                          capture_output=True, text=True, check=False)
+
+
+def _remove_zun_leftovers(state, progress):
+    """Remove the Docker containers and networks Zun made for the cloud,
+    from the engine of each compute host.
+    """
+    if not state.get('zun_db'):
+        return []
+    errors = []
+    engines = state.get('engines', {})
+    for host, (containers, networks) in sorted(
+            _zun_leftovers(state['zun_db']).items()):
+        url = engines.get(host)
+        if url is None:
+            continue
+        for kind, idents in (('container', containers),
+                             ('network', networks)):
+            for ident in idents:
+                result = _docker(url, kind, 'rm', *(
+                    ['--force'] if kind == 'container' else []), ident)
+                if result.returncode == 0:
+                    progress('removed the Docker %s %s of %s'
+                             % (kind, ident[:12], host))
+                elif 'No such' not in result.stderr and \
+                        'not found' not in result.stderr:
+                    errors.append('docker %s rm %s: %s' % (
+                        kind, ident, result.stderr.strip()))
+    return errors
 
 
 def _remove_containers(names, progress):

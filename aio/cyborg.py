@@ -48,8 +48,15 @@ class Cyborg:
         # fails on that path without the final slash.
         self.url = 'http://127.0.0.1:%d/accelerator/' % self.port
         self.conf = os.path.join(self.dir, 'cyborg.conf')
-        self.api = self.conductor = self.agent = None
+        self.api = self.conductor = None
+        #: host name -> the Cyborg agent of that compute host
+        self.agents = {}
         self._transport = None
+
+    @property
+    def agent(self):
+        """The agent of the cloud's first compute host (``host``)."""
+        return self.agents.get(self.host)
 
     def log(self, name):
         return os.path.join(self.logs, 'cyborg-%s.log' % name)
@@ -105,7 +112,6 @@ class Cyborg:
                     'application = wsgi_app.init_application()\n')
         self.api = self._api_process()
         self.conductor = self._process('conductor')
-        self.agent = self._process('agent')
 
     def configure(self, sections):
         """Set ``{section: {option: value}}`` in cyborg.conf.
@@ -124,11 +130,40 @@ class Cyborg:
         with open(self.log('conductor')) as f:
             return sum('Start differing devices.' in line for line in f)
 
-    def _process(self, name, env=None):
-        argv = [service.bin_path('cyborg-%s' % name), '--config-file',
-                self.conf, '--log-file', self.log(name)]
-        return service.Process('cyborg-%s' % name, argv, self.log(name),
+    def _process(self, binary, env=None, conf=(), host=None):
+        """``cyborg-<binary>``; that of compute host ``host`` has a log
+        and a name of its own.
+        """
+        log = self.log(binary if host is None else '%s-%s' % (binary, host))
+        argv = [service.bin_path('cyborg-%s' % binary)]
+        for path in (self.conf,) + tuple(conf):
+            argv += ['--config-file', path]
+        name = 'cyborg-%s' % binary
+        if host is not None:
+            name += ' (%s)' % host
+        return service.Process(name, argv + ['--log-file', log], log,
                                env=env)
+
+    def _agent_process(self, host, cdi_dir, env):
+        """The agent of ``host``, writing its CDI spec into ``cdi_dir``.
+
+        The first compute host's agent reads cyborg.conf alone; another
+        host's reads its own file after it, naming its host, its
+        resource provider (the one its zun-compute creates) and its CDI
+        directory, which the privileged helper also reads.
+        """
+        if host == self.host:
+            return self._process('agent', env)
+        conf = os.path.join(self.dir, 'agent-%s.conf' % host)
+        service.write_conf(conf, {
+            'DEFAULT': {'host': host},
+            'agent': {'resource_provider_name': host},
+            'peripherals': {'host': host, 'cdi_spec_dir': cdi_dir},
+            'cyborg_peripherals_privileged': {
+                'helper_command': '%s --config-file %s --config-file %s' % (
+                    service.bin_path('privsep-helper'), self.conf, conf)},
+        })
+        return self._process('agent', env, conf=(conf,), host=host)
 
     def _pinged(self, topic, server=None):
         if self._transport is None:
@@ -168,16 +203,23 @@ class Cyborg:
         self.conductor.wait_until(lambda: self._pinged('cyborg-conductor'),
                                   'answer to an RPC ping')
 
-    def start_agent(self, on_start, env=None):
-        """Start the agent; ``env`` adds to its environment (umockdev)."""
-        self.agent = self._process('agent', dict(os.environ, **(env or {})))
-        on_start(self.agent.start())
-        self.agent.wait_until(lambda: self._pinged('cyborg-agent',
-                                                   self.host),
-                              'answer to an RPC ping')
+    def start_agent(self, on_start, env=None, host=None, cdi_dir=None):
+        """Start the agent of ``host`` (default: the first compute host),
+        whose CDI spec goes to ``cdi_dir``; ``env`` adds to its
+        environment (umockdev).
+        """
+        host = host or self.host
+        agent = self._agent_process(host, cdi_dir or self.cdi_dir,
+                                    dict(os.environ, **(env or {})))
+        self.agents[host] = agent
+        on_start(agent.start())
+        agent.wait_until(lambda: self._pinged('cyborg-agent', host),
+                         'answer to an RPC ping')
+        return agent
 
     def stop(self):
-        for process in (self.agent, self.conductor, self.api):
+        for process in list(self.agents.values()) + [self.conductor,
+                                                     self.api]:
             if process is not None:
                 process.stop()
         if self._transport is not None:

@@ -25,10 +25,14 @@ REGION = 'RegionOne'
 DOMAIN = 'Default'
 #: Users of the cloud: name -> (project, roles).  The services' users
 #: hold the service role, which Cyborg asks of the token Zun sends with
-#: binds and deletes by instance (CVE-2026-40214), and admin, which
-#: Placement's and Keystone's default policies ask of services.
+#: binds and deletes by instance (CVE-2026-40214) and Neutron of those
+#: that set port bindings, and admin, which Placement's and Keystone's
+#: default policies ask of services.  Kuryr binds Neutron ports for
+#: zun-compute's containers.
 USERS = {
     'cyborg': ('service', ('service', 'admin')),
+    'kuryr': ('service', ('service', 'admin')),
+    'neutron': ('service', ('service', 'admin')),
     'placement': ('service', ('service', 'admin')),
     'zun': ('service', ('service', 'admin')),
     'demo': ('demo', ('member', 'reader')),

@@ -10,7 +10,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Placement, and the compute node provider Nova or Zun would create."""
+"""Placement; each zun-compute creates its compute node's provider."""
 
 import os
 
@@ -59,13 +59,3 @@ class Placement:
         return adapter.Adapter(self.keystone.session(),
                                service_type='placement', interface='public',
                                default_microversion='1.36', raise_exc=True)
-
-    def add_compute_node(self, host):
-        """The root provider of ``host``.
-
-        Cyborg's conductor hangs device providers under the provider
-        named after the agent's host; in a real deployment Nova's or
-        Zun's compute service creates it.
-        """
-        return self.client().post('/resource_providers',
-                                  json={'name': host}).json()['uuid']

@@ -98,10 +98,11 @@ def run(service, argv, log, env=None, input=None):
 
 def uwsgi(name, app, listener, log, env=None, threads=8, pyargv=None,
           mount=None):
-    """WSGI application ``app`` (``module:callable``, or a file) served by
-    uWSGI: one process, ``threads`` threads; under the path ``mount``
-    if given.  uWSGI serves HTTP on the socket ``listener`` (see
-    ``listening_socket``), which it inherits rather than binds.
+    """WSGI application ``app`` (``module:callable``, or the absolute
+    path of a file) served by uWSGI: one process, ``threads`` threads;
+    under the path ``mount`` if given.  uWSGI serves HTTP on the socket
+    ``listener`` (see ``listening_socket``), which it inherits rather
+    than binds.
     """
     argv = [bin_path('uwsgi'),
             '--http-socket', 'fd://%d' % listener.fileno(),
@@ -115,7 +116,7 @@ def uwsgi(name, app, listener, log, env=None, threads=8, pyargv=None,
     if mount:
         argv += ['--mount', '%s=%s' % (mount, app), '--manage-script-name']
     else:
-        argv += ['--wsgi-file' if app.endswith('.py') else '--module', app]
+        argv += ['--wsgi-file' if os.path.isabs(app) else '--module', app]
     if pyargv:
         argv += ['--pyargv', pyargv]
     return Process(name, argv, log, env=dict(os.environ, **(env or {})),

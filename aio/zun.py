@@ -10,41 +10,26 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Zun's compute side, in this process, against the cloud's Cyborg.
+"""Zun: zun-api under uWSGI, and one zun-compute per compute host.
 
-zun-api and zun-compute do not run here: zun-api asks Neutron for the
-container's network on every create, and zun-compute's network drivers
-(Kuryr, CNI) need Neutron too.  So Zun's compute manager runs in this
-process, as the Zun tests run it, with the ``docker_oci`` driver and
-only the network driver stood in for (``NoNeutron``); the driver talks
-to the real Cyborg and Placement with real Keystone tokens: the
-container owner's for creating accelerator requests, and Zun's service
-user's for binding them.  The Zun tests use ``NoNeutron`` and
-``new_container`` too.
+Subprocesses only, with the configuration of a deployment: Keystone
+middleware and service user, the cloud's RabbitMQ virtual host and
+database, Placement, Neutron and Cyborg from Keystone's catalog.
+``DEVICE_PATH`` says how zun-compute gives containers their devices.
 """
 
 import os
-import uuid
 
-import docker
-import zun.conf
-from keystoneauth1 import loading as ks_loading
-from oslo_db.sqlalchemy import enginefacade
-from zun import objects
-from zun.common import context as zun_context
-from zun.compute import container_actions
-from zun.compute import manager as zun_manager
-from zun.container.docker import driver as docker_driver
-from zun.db.sqlalchemy import models
-
+from aio import keystone as keystone_mod
 from aio import rootfs
-from zun_oci_attach import conf as oci_conf
-from zun_oci_attach import profiles
-from zun_oci_attach.conf import cyborg as cyborg_conf
+from aio import service
 
 
-CONF = zun.conf.CONF
+VENV = os.path.dirname(service.VENV_BIN)
+PASTE = os.path.join(VENV, 'etc', 'zun', 'api-paste.ini')
 IMAGE = rootfs.IMAGE
+#: The microversion of our Zun series that takes device profiles.
+DEVICE_PROFILES_VERSION = '1.41'
 #: Print the first bytes of every device node the container was given
 #: beyond Docker's defaults (a terminal would block: skip them all).
 READ_DEVICES = (
@@ -52,6 +37,38 @@ READ_DEVICES = (
     '/dev/full|/dev/random|/dev/urandom|/dev/tty|/dev/console|/dev/ptmx|'
     '/dev/pts/*) continue;; esac; '
     'echo "$f: $(timeout 5 head -c 8 $f | od -An -tx1)"; done')
+
+#: How zun-compute gives containers the devices of their profiles: the
+#: zun.conf sections of the compute hosts, and the container API
+#: version the ``openstack`` CLI of the cloud's users asks for (None:
+#: the newest both sides know).  ``docker_oci``: our driver for stock
+#: Zun, which claims the devices in Placement itself; it reads the
+#: profiles from the label that ``--device-profile`` sets below API
+#: 1.41.  ``attacher``: Zun's own DockerDriver with the series'
+#: device-attacher extension point and our ``oci`` attacher, where the
+#: scheduler claims the devices (patch 0005), zun-compute binds them
+#: (0006) and the profiles travel in the 1.41 ``device_profiles`` field.
+DEVICE_PATHS = {
+    'docker_oci': ({'DEFAULT': {'container_driver': 'docker_oci'}},
+                   '1.40'),
+    'attacher': ({'DEFAULT': {'container_driver': 'docker'},
+                  'docker': {'device_attachers': 'oci'}}, None),
+}
+#: The one switch between them.
+DEVICE_PATH = 'docker_oci'
+#: Zun's network driver on the compute hosts (``[network] driver``):
+#: Kuryr's libnetwork plugin turns Neutron ports into Docker networks.
+NETWORK_DRIVER = 'kuryr'
+#: ``[docker] docker_remote_api_version``: device cgroup rules need
+#: 1.28 and CDI device requests 1.40; Docker 20.10 speaks 1.41.
+DOCKER_API_VERSION = '1.41'
+
+#: This cloud reaches no image registry: its containers run the image
+#: each host already has (``IMAGE``), which Zun pulls again unless the
+#: container says ``--image-pull-policy ifnotpresent``.  Zun lets only
+#: admins say so; here project members may too.
+POLICY = ('"container:create:image_pull_policy": '
+          '"rule:context_is_admin or role:member"\n')
 
 
 def parse_read(output):
@@ -61,116 +78,130 @@ def parse_read(output):
              if line.strip())}
 
 
-class NoNeutron:
-    """Stands in for Zun's network driver, the one part that needs
-    Neutron: containers get no network.
-    """
-
-    neutron_api = None
-
-    def get_or_create_network(self, context, network):
-        pass
-
-    def process_networking_config(self, container, requested_network,
-                                  host_config, kwargs, docker_api,
-                                  security_group_ids=None):
-        host_config['network_mode'] = 'none'
-
-    def connect_container_to_network(self, container, network, **kwargs):
-        return []
-
-    def disconnect_container_from_network(self, container, network):
-        pass
-
-    def on_container_started(self, container):
-        pass
-
-    def on_container_stopped(self, container):
-        pass
+def client_env():
+    """``OS_*`` settings the CLI needs for ``DEVICE_PATH``."""
+    version = DEVICE_PATHS[DEVICE_PATH][1]
+    return {'OS_CONTAINER_API_VERSION': version} if version else {}
 
 
-def new_container(context, command, name, host, user_id=None,
-                  device_profiles=None):
-    """A container as zun-api records it, ready for the manager."""
-    container = objects.Container(
-        context, uuid=str(uuid.uuid4()), name=name,
-        project_id=context.project_id, user_id=user_id or context.user_id,
-        image=IMAGE, image_driver='docker', image_pull_policy='ifnotpresent',
-        command=command, environment={}, labels={}, status='Creating',
-        host=host, interactive=False, tty=False)
-    if device_profiles:
-        container.labels = {profiles.LABEL: device_profiles}
-    container.create(context)
-    # As zun-api does; the manager records its events under it.
-    objects.ContainerAction.action_start(
-        context, container.uuid, container_actions.CREATE, want_result=False)
-    return container
+def _password(keystone, user):
+    return dict(keystone.credentials(user), auth_type='password')
 
 
-def _password_auth(group, credentials):
-    CONF.register_opts(ks_loading.get_auth_plugin_conf_options('password'),
-                       group=group)
-    for key, value in credentials.items():
-        CONF.set_override(key, value, group=group)
+class Zun:
+    """zun-api, and the configuration its compute hosts share."""
 
+    def __init__(self, workdir, logs, db_url, db_kind, keystone,
+                 transport_url):
+        self.dir = os.path.join(workdir, 'zun')
+        self.logs = logs
+        self.db_url = db_url
+        self.db_kind = db_kind
+        self.keystone = keystone
+        self.transport_url = transport_url
+        self.listener = service.listening_socket()
+        self.port = self.listener.getsockname()[1]
+        self.url = 'http://127.0.0.1:%d/v1' % self.port
+        self.conf = os.path.join(self.dir, 'zun.conf')
+        self.api = None
+        #: host name -> its zun-compute (``service.Process``)
+        self.computes = {}
 
-class ComputeHost:
-    """A Zun compute host with the ``docker_oci`` driver."""
+    def log(self, name):
+        return os.path.join(self.logs, 'zun-%s.log' % name)
 
-    def __init__(self, cloud):
-        self.cloud = cloud
-        CONF(args=[], project='zun', default_config_files=[])
-        CONF.set_override('host', cloud.host)
-        CONF.set_override('container_driver', 'docker_oci')
-        CONF.set_override('capsule_driver', 'docker')
-        CONF.set_override('connection', 'sqlite:///%s' % os.path.join(
-            cloud.workdir, 'zun.sqlite'), group='database')
-        oci_conf.cyborg.register_opts(CONF)
-        _password_auth(cyborg_conf.CYBORG_GROUP,
-                       cloud.zun_service_credentials)
-        CONF.set_override('region_name', 'RegionOne',
-                          group=cyborg_conf.CYBORG_GROUP)
-        CONF.set_override('cdi_spec_dir', cloud.cdi_dir, group='oci_attach')
-        # Zun's own Placement client authenticates as its service user.
-        _password_auth('keystone_auth', cloud.zun_service_credentials)
-        CONF.set_override('region_name', 'RegionOne',
-                          group='placement_client')
-        models.Base.metadata.create_all(enginefacade.writer.get_engine())
-        docker_driver.zun_network.driver = lambda **kwargs: NoNeutron()
-        self.docker = docker.APIClient()
-        rootfs.ensure_image(self.docker)
-        self.manager = zun_manager.Manager(container_driver='docker_oci')
+    def sections(self):
+        """zun.conf of every Zun service of the cloud."""
+        region = {'region_name': keystone_mod.REGION,
+                  'endpoint_type': 'publicURL'}
+        return {
+            'DEFAULT': {'transport_url': self.transport_url,
+                        'state_path': self.dir,
+                        'my_ip': '127.0.0.1',
+                        'capsule_driver': 'docker'},
+            'api': {'api_paste_config': PASTE, 'host_ip': '127.0.0.1',
+                    'port': self.port, 'workers': 1},
+            'database': {'connection': self.db_url},
+            'keystone_authtoken': keystone_mod.authtoken(self.keystone,
+                                                         'zun'),
+            # Zun's own calls as its service user (Placement, Neutron).
+            'keystone_auth': _password(self.keystone, 'zun'),
+            'placement_client': region,
+            'neutron_client': region,
+            'cyborg_client': region,
+            'oslo_concurrency': {'lock_path': os.path.join(self.dir,
+                                                           'locks')},
+            'oslo_policy': {'policy_file': os.path.join(self.dir,
+                                                        'policy.yaml')},
+        }
 
-    def context(self, user='demo'):
-        """A request context of ``user``, as zun-api would pass it."""
-        token, body = self.cloud.token(user)
-        return zun_context.RequestContext(
-            auth_token=token, auth_token_info=body,
-            project_id=body['token']['project']['id'],
-            user_id=body['token']['user']['id'], is_admin=False)
+    def setup(self):
+        os.makedirs(self.dir)
+        service.write_conf(self.conf, self.sections())
+        with open(os.path.join(self.dir, 'policy.yaml'), 'w') as f:
+            f.write(POLICY)
+        manage = [service.bin_path('zun-db-manage'), '--config-file',
+                  self.conf]
+        if self.db_kind == 'mariadb':
+            service.run('zun-db-manage', manage + ['upgrade'],
+                        self.log('dbsync'))
+        else:
+            # Zun's migrations alter columns in place, which SQLite
+            # cannot do (they fail before reaching the head); as Zun's
+            # own tests do, the schema comes from the models, and the
+            # database is stamped with the head revision so that later
+            # upgrades start from it.
+            service.run('zun-db-manage', [
+                service.bin_path('python'), '-c',
+                'import sys, zun.conf; '
+                'zun.conf.CONF(sys.argv[1:], project="zun"); '
+                'from oslo_db.sqlalchemy import enginefacade; '
+                'from zun.db.sqlalchemy import models; '
+                'models.Base.metadata.create_all('
+                'enginefacade.writer.get_engine())',
+                '--config-file', self.conf], self.log('dbsync'))
+            service.run('zun-db-manage', manage + ['stamp', 'head'],
+                        self.log('dbsync'))
+        self.api = service.uwsgi(
+            'zun-api', service.bin_path('zun-api-wsgi'), self.listener,
+            self.log('api'), pyargv='--config-file %s' % self.conf)
 
-    def new_container(self, context, command, device_profiles=None,
-                      name='aio-demo'):
-        container = new_container(context, command, name, CONF.host,
-                                  device_profiles=device_profiles)
-        self.cloud.record_container('zun-' + container.uuid)
-        return container
+    def start_api(self, on_start):
+        """Start; ``on_start(process)`` once it runs, before it answers."""
+        on_start(self.api.start())
+        self.api.wait_until(lambda: service.http_answers(self.url),
+                            'answer on %s' % self.url)
 
-    def create(self, context, container):
-        """Zun's create: ARQs, Placement claim, bind, Docker create."""
-        return self.manager._do_container_create_base(
-            context, container, [{'network': 'none'}], {})
-
-    def start(self, context, container):
-        return self.manager._do_container_start(context, container)
-
-    def output(self, container):
-        """Wait for the container to exit; its exit status and output."""
-        status = self.docker.wait(container.container_id, timeout=60)
-        out = self.docker.logs(container.container_id).decode()
-        return status['StatusCode'], out
-
-    def delete(self, context, container):
-        """Remove the container and release its devices."""
-        self.manager.driver.delete(context, container, True)
-        container.destroy(context)
+    def compute(self, host, cdi_dir, docker_url, network_plugin,
+                extra=None):
+        """The zun-compute of ``host`` (not started): its own host name,
+        Docker engine (``docker_url``) and CDI spec directory, which its
+        Cyborg agent writes; containers join Neutron networks through
+        the Docker network plugin ``network_plugin`` (the cloud's
+        Kuryr); ``extra`` adds zun.conf sections.
+        """
+        sections = {
+            'DEFAULT': {'host': host, 'log_file': self.log('compute-' +
+                                                           host)},
+            'docker': {'api_url': docker_url,
+                       'docker_remote_api_version': DOCKER_API_VERSION},
+            'network': {'driver': NETWORK_DRIVER,
+                        'driver_name': network_plugin},
+            'oci_attach': {'cdi_spec_dir': cdi_dir},
+            # The Cyborg credentials of zun_oci_attach: Zun's service
+            # user, whose token Cyborg requires to bind (CVE-2026-40214).
+            'oci_attach_cyborg': dict(_password(self.keystone, 'zun'),
+                                      region_name=keystone_mod.REGION),
+        }
+        for section, options in DEVICE_PATHS[DEVICE_PATH][0].items():
+            sections.setdefault(section, {}).update(options)
+        for section, options in (extra or {}).items():
+            sections.setdefault(section, {}).update(options)
+        conf = service.write_conf(
+            os.path.join(self.dir, 'compute-%s.conf' % host), sections)
+        process = service.Process(
+            'zun-compute (%s)' % host,
+            [service.bin_path('zun-compute'), '--config-file', self.conf,
+             '--config-file', conf], self.log('compute-' + host))
+        self.computes[host] = process
+        return process
