@@ -15,11 +15,20 @@
 Every call takes the host-wide lock of the deployment: a bridge is
 removed when its last port leaves, and a port joining at that moment
 must not find its bridge gone between creating it and plugging into it.
+
+Where br_netfilter is loaded (Docker loads it), frames crossing a bridge
+go through iptables' FORWARD chain, whose policy Docker sets to DROP.
+edge_bridge binds ports without filtering (``port_filter`` False), so
+each bridge gets a rule that accepts what stays on it, as Docker's own
+bridge has; the rule goes with the bridge.
 """
 
 import contextlib
 import fcntl
 import os
+import shlex
+import shutil
+import subprocess
 
 from pyroute2 import IPRoute
 from pyroute2 import NetlinkError
@@ -29,6 +38,57 @@ from edge_channels import naming
 
 class BridgeError(RuntimeError):
     """A bridge or a port could not be set up or removed."""
+
+
+def _iptables(*args):
+    # Arguments are bridge names checked against naming, and fixed words.
+    return subprocess.run(['iptables', '-w'] + list(args),  # noqa: S603
+                          capture_output=True, text=True, check=False)
+
+
+def _forward_rule(bridge):
+    return ['FORWARD', '-i', bridge, '-o', bridge, '-m', 'comment',
+            '--comment', 'edge_channels', '-j', 'ACCEPT']
+
+
+def allow_forwarding(bridge):
+    """Accept in FORWARD the frames that stay on ``bridge``."""
+    if shutil.which('iptables') is None:
+        # No iptables, no FORWARD policy that could drop them.
+        return
+    rule = _forward_rule(bridge)
+    if _iptables('-C', *rule).returncode == 0:
+        return
+    result = _iptables('-I', *rule)
+    if result.returncode != 0:
+        raise BridgeError('cannot let frames cross bridge %s: iptables: %s'
+                          % (bridge, result.stderr.strip()))
+
+
+def forwarding_rules(prefix):
+    """The FORWARD rules of ``allow_forwarding`` for bridges of
+    ``prefix``, as argument lists for ``iptables -D``.
+    """
+    if shutil.which('iptables') is None:
+        return []
+    rules = []
+    for line in _iptables('-S', 'FORWARD').stdout.splitlines():
+        args = shlex.split(line)
+        if (args[:1] == ['-A'] and '-i' in args and
+                naming.is_bridge_name(args[args.index('-i') + 1], prefix)):
+            rules.append(args[1:])
+    return rules
+
+
+def remove_forwarding(bridge):
+    if shutil.which('iptables') is None:
+        return
+    rule = _forward_rule(bridge)
+    while _iptables('-C', *rule).returncode == 0:
+        result = _iptables('-D', *rule)
+        if result.returncode != 0:
+            raise BridgeError('cannot remove the FORWARD rule of bridge '
+                              '%s: %s' % (bridge, result.stderr.strip()))
 
 
 class Bridges:
@@ -75,6 +135,7 @@ class Bridges:
                     ipr.link('add', ifname=bridge, kind='bridge',
                              br_forward_delay=0, br_stp_state=0)
                     index = self._index(ipr, bridge)
+                allow_forwarding(bridge)
                 ipr.link('set', index=index, state='up')
                 ipr.link('set', index=port, master=index, state='up')
             except NetlinkError as e:
@@ -96,6 +157,7 @@ class Bridges:
                     ipr.link('set', index=port, master=0)
                 if not ipr.get_links(master=index):
                     ipr.link('del', index=index)
+                    remove_forwarding(bridge)
             except NetlinkError as e:
                 raise BridgeError('cannot unplug %s from bridge %s: %s'
                                   % (ifname, bridge, e)) from e
@@ -110,9 +172,9 @@ class Bridges:
                                                    self.prefix))
 
     def remove_all(self):
-        """Remove every bridge of this deployment and the interfaces
-        still plugged into them (veths whose container is gone or
-        was never started); returns the names removed.
+        """Remove every bridge of this deployment, the interfaces still
+        plugged into them (veths whose container is gone or was never
+        started) and their FORWARD rules; returns the names removed.
         """
         removed = []
         with self._locked() as ipr:
@@ -126,4 +188,11 @@ class Bridges:
                     removed.append(link.get('ifname'))
                 ipr.link('del', index=index)
                 removed.append(bridge)
+            for rule in forwarding_rules(self.prefix):
+                result = _iptables('-D', *rule)
+                if result.returncode != 0:
+                    raise BridgeError('iptables -D %s: %s' % (
+                        ' '.join(rule), result.stderr.strip()))
+                removed.append('iptables rule -i %s'
+                               % rule[rule.index('-i') + 1])
         return removed
