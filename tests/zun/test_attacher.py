@@ -14,17 +14,19 @@
 
 Zun's ``DockerDriver``, with ``[docker] device_attachers = oci`` and
 Docker's client as Zun made it (no ``docker_oci`` wrapper), creates real
-containers from bound accelerator requests as zun-compute hands them
-over.  Until the series' compute lifecycle lands, the tests hand them to
-``DockerDriver.create`` as zun-compute will.
+containers from bound accelerator requests: handed to
+``DockerDriver.create`` directly, and bound by Zun's compute manager
+(the series' ARQ lifecycle) against the Cyborg double.
 """
 
 import json
 import uuid
 
 import fixtures
+from zun.common import cyborg as zun_cyborg
 from zun.common import exception
 from zun.common import utils as zun_utils
+from zun.compute import manager as zun_manager
 from zun.container.docker import driver as docker_driver
 from zun.container.docker import utils as docker_utils
 
@@ -163,6 +165,58 @@ class TestZunDockerDriver(AttacherTestCase):
             container, [bound_arq('serial-hwrng')])
         self.assertIn('docker_remote_api_version = 1.40 or higher', str(e))
         self.assertNoDockerContainer(container)
+
+
+class TestZunComputeBindsTheAttacherTranslates(AttacherTestCase):
+    """Zun's compute manager with the series owns the ARQs.
+
+    The scheduler's choice arrives as ``device_rps``; Cyborg is the
+    double of ``tests.zun.cloud``.
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.add_profile('rng', 'CUSTOM_PERIPHERAL_SERIAL')
+        # Zun's service user, whose token Cyborg requires for binding.
+        self.config(token=base.cloud_double.SERVICE_TOKEN,
+                    group='keystone_auth')
+        self.manager = zun_manager.Manager(container_driver='docker')
+
+    def test_the_container_gets_the_device_zun_bound(self):
+        container = self.new_container(field_profiles=['rng'])
+        rp = str(uuid.uuid3(uuid.NAMESPACE_DNS, base.CONF.host + '_hwrng'))
+
+        created = self.manager._do_container_create_base(
+            self.context, container, [{'network': 'none'}], {},
+            device_rps={zun_cyborg.requester_id(0, 0): rp})
+
+        devices = self.docker.inspect_container(
+            created.container_id)['HostConfig']['Devices']
+        self.assertEqual(['/dev/hwrng'], [d['PathOnHost'] for d in devices])
+        arqs = self.cloud.live_arqs()
+        self.assertEqual([('Bound', container.uuid, rp)],
+                         [(a['state'], a['instance_uuid'],
+                           a['device_rp_uuid']) for a in arqs])
+        # Zun claimed through its scheduler: nothing here asks Placement.
+        self.assertFalse([p for _m, p, _t in self.cloud.requests
+                          if p.startswith('/placement')])
+
+    def test_a_refused_device_fails_the_create_and_frees_the_arq(self):
+        container = self.new_container(field_profiles=['rng'])
+        # The spec no longer has the device Cyborg binds.
+        self.add_peripherals(['cpu-dma-latency'])
+        rp = str(uuid.uuid3(uuid.NAMESPACE_DNS, base.CONF.host + '_hwrng'))
+
+        self.assertRaises(
+            attacher.DeviceRefused, self.manager._do_container_create_base,
+            self.context, container, [{'network': 'none'}], {},
+            device_rps={zun_cyborg.requester_id(0, 0): rp})
+
+        reloaded = self.reload(container)
+        self.assertEqual('Error', reloaded.status)
+        self.assertIn('device-unknown', reloaded.status_reason)
+        self.assertNoDockerContainer(container)
+        self.assertEqual([], self.cloud.live_arqs())
 
 
 class TestDockerOCIOnPatchedZun(AttacherTestCase):
