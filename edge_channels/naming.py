@@ -20,6 +20,11 @@ ask this module, so that they cannot disagree.
 import re
 
 
+#: The key of the bridge's name in ``binding:vif_details``: neutron-lib's
+#: ``portbindings.VIF_DETAILS_BRIDGE_NAME`` (a test checks they agree),
+#: here so that the host program starts without importing neutron-lib,
+#: which takes longer than the plug itself.
+VIF_DETAILS_BRIDGE_NAME = 'bridge_name'
 #: Linux refuses interface names longer than IFNAMSIZ - 1 characters.
 IFNAME_MAX = 15
 #: A prefix leaves at least six hexadecimal digits of the network.

@@ -30,8 +30,7 @@ import argparse
 import ast
 import sys
 
-from neutron_lib.api.definitions import portbindings
-
+from edge_channels import naming
 from edge_channels.host import bridges as bridges_mod
 
 
@@ -53,12 +52,11 @@ def vif_details(text):
 
 
 def _bridge(details_text):
-    bridge = vif_details(details_text).get(
-        portbindings.VIF_DETAILS_BRIDGE_NAME)
+    bridge = vif_details(details_text).get(naming.VIF_DETAILS_BRIDGE_NAME)
     if not bridge:
         raise ValueError('the port has no %s in its VIF details: is it '
                          'bound by edge_bridge?'
-                         % portbindings.VIF_DETAILS_BRIDGE_NAME)
+                         % naming.VIF_DETAILS_BRIDGE_NAME)
     return bridge
 
 

@@ -15,6 +15,7 @@ import uuid
 import testtools
 from hypothesis import given
 from hypothesis import strategies as st
+from neutron_lib.api.definitions import portbindings
 
 from edge_channels import naming
 
@@ -56,3 +57,10 @@ class BridgeNameTest(testtools.TestCase):
         e = self.assertRaises(ValueError, naming.bridge_name,
                               '../../etc', 'ebr-')
         self.assertIn('not a UUID', str(e))
+
+
+class ContractTest(testtools.TestCase):
+
+    def test_bridge_name_key_is_neutron_libs(self):
+        self.assertEqual(portbindings.VIF_DETAILS_BRIDGE_NAME,
+                         naming.VIF_DETAILS_BRIDGE_NAME)
