@@ -12,8 +12,10 @@
 
 """``tools/aio``: bring up the cloud, run a container with a device.
 
-See README.rst.  Exit status 0 means a container read a device that the
-real Cyborg discovered, reported and bound.
+See README.rst.  Exit status 0 means a container that a user ran with
+``openstack appcontainer run --device-profile`` read a device that the
+real Cyborg discovered, reported and bound, and (without ``--keep``)
+that deleting it left no accelerator request and no allocation.
 """
 
 import argparse
@@ -27,10 +29,15 @@ import time
 
 from aio import cloud as cloud_mod
 from aio import service
+from aio import zun as aio_zun
 
 
 #: The device profile ``_profiles`` makes for cameras.
 CAMERA_PROFILE = 'aio-camera'
+#: The demo's container.
+CONTAINER = 'aio-demo'
+#: Bounds the wait for the container to run and exit.
+CONTAINER_TIMEOUT = 120
 
 
 def _progress(message):
@@ -95,11 +102,64 @@ def _report(cloud, providers, arqs, read, profile):
         print('  %-64s %6.1fs' % (what, seconds))
 
 
-def _demo(cloud, args):
-    # Imported here: Zun registers its options on import, which the
-    # --teardown path does not need.
-    from aio import zun as aio_zun
+def run_command(profile, name=CONTAINER, options=('-f', 'json')):
+    """The ``openstack`` arguments that run the demo's container;
+    ``options`` go before the image (what follows it is its command).
+    """
+    # No registry is reachable: the image is on the host already.
+    return ['appcontainer', 'run', '--image-pull-policy', 'ifnotpresent',
+            '--device-profile', profile, '--name', name] + list(options) + [
+            aio_zun.IMAGE, 'sh', '-c', aio_zun.READ_DEVICES]
 
+
+def wait_for_status(cloud, ident, done=('Stopped', 'Error'),
+                    timeout=CONTAINER_TIMEOUT, user='demo'):
+    """Poll ``openstack appcontainer show`` until the container's status
+    is one of ``done``; returns its fields.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        fields = json.loads(cloud.openstack(
+            'appcontainer', 'show', ident, '-f', 'json', user=user))
+        if fields['status'] in done:
+            return fields
+        if time.monotonic() > deadline:
+            raise service.ServiceFailed(
+                'zun-compute', 'container %s still %s after %d seconds'
+                % (ident, fields['status'], timeout),
+                cloud.zun.computes[cloud.host].log)
+        time.sleep(1)
+
+
+def wait_until_gone(cloud, ident, timeout=CONTAINER_TIMEOUT, user='demo'):
+    """Wait until ``openstack appcontainer list`` no longer lists it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        listed = json.loads(cloud.openstack(
+            'appcontainer', 'list', '-f', 'json', user=user))
+        if not any(c.get('uuid') == ident for c in listed):
+            return
+        if time.monotonic() > deadline:
+            raise service.ServiceFailed(
+                'zun-compute', 'container %s still there %d seconds after '
+                'its delete' % (ident, timeout),
+                cloud.zun.computes[cloud.host].log)
+        time.sleep(1)
+
+
+def leftovers(cloud, ident):
+    """What a deleted container left: its accelerator requests (as the
+    demo user sees them) and its Placement allocations.
+    """
+    arqs = [a for a in json.loads(cloud.openstack(
+        'accelerator', 'arq', 'list', '--long', '-f', 'json', user='demo'))
+        if ident in (a.get('instance_uuid'), a.get('Instance UUID'))]
+    allocations = json.loads(cloud.openstack(
+        'resource', 'provider', 'allocation', 'show', ident, '-f', 'json'))
+    return arqs, allocations
+
+
+def _demo(cloud, args):
     kit = None
     if cloud.emulated:
         kit = cloud.edge_kit()
@@ -112,30 +172,25 @@ def _demo(cloud, args):
             providers = cloud.providers()
     if not providers:
         raise service.ServiceFailed('cyborg-agent', 'reported no peripheral',
-                                    cloud.cyborg.agent.log)
+                                    cloud.first.agent.log)
     with cloud.step('device profiles (openstack accelerator device '
                     'profile create)'):
         profiles = _profiles(cloud, providers)
     # The camera when there is one: the peripheral edge hosts have most.
     profile = CAMERA_PROFILE if CAMERA_PROFILE in profiles else profiles[-1]
-    with cloud.step("Zun compute host (in-process)"):
-        host = aio_zun.ComputeHost(cloud)
-        context = host.context('demo')
-    container = host.new_container(context, ['sh', '-c',
-                                             aio_zun.READ_DEVICES],
-                                   device_profiles=profile)
-    with cloud.step('container create (ARQs, Placement claim, bind, '
-                    'Docker create)'):
-        host.create(context, container)
+    with cloud.step('openstack appcontainer run --device-profile %s, as '
+                    'demo' % profile):
+        ident = json.loads(cloud.openstack(*run_command(profile),
+                                           user='demo'))['uuid']
+    with cloud.step('container scheduled, bound, run and exited'):
+        fields = wait_for_status(cloud, ident)
+    read = cloud.openstack('appcontainer', 'logs', ident, user='demo')
     arqs = json.loads(cloud.openstack('accelerator', 'arq', 'list', '-f',
                                       'json', '--long', user='demo'))
     arqs = [{'uuid': a.get('uuid') or a.get('UUID'),
              'state': a.get('state') or a.get('State'),
              'attach_handle_info': a.get('attach_handle_info') or
              a.get('Attach Handle Info')} for a in arqs]
-    with cloud.step('container start and run'):
-        host.start(context, container)
-        status, read = host.output(container)
     _report(cloud, providers, arqs, read, profile)
     read_from = {node for node, data in aio_zun.parse_read(read).items()
                  if data}
@@ -143,36 +198,48 @@ def _demo(cloud, args):
         # The emulated kit's camera, which the container asked for.
         read_from &= {n for n, (c, _b) in cloud.backing.items()
                       if c == 'camera'}
-    ok = status == 0 and bool(read_from)
+    ok = fields['status'] == 'Stopped' and bool(read_from)
+    if not ok:
+        print('aio: the container is %s: %s' % (fields['status'],
+                                                fields.get('status_reason')),
+              file=sys.stderr)
     if not args.keep:
-        with cloud.step('container delete (Docker, ARQs, Placement)'):
-            host.delete(context, container)
+        with cloud.step('openstack appcontainer delete, and nothing left'):
+            cloud.openstack('appcontainer', 'delete', ident, user='demo')
+            wait_until_gone(cloud, ident)
+            arqs, allocations = leftovers(cloud, ident)
+        if arqs or allocations:
+            print('aio: the deleted container left accelerator requests %s '
+                  'and allocations %s' % (arqs, allocations),
+                  file=sys.stderr)
+            ok = False
     return ok
 
 
-def _print_keep(cloud):
+def _print_keep(cloud, paths):
     print('\nThe cloud is still running (work directory %s).'
           % cloud.workdir)
-    for user in ('admin', 'demo'):
-        print('\n# As %s:' % user)
-        for key, value in sorted(cloud.env(user).items()):
-            print('export %s=%s' % (key, shlex.quote(value)))
+    print('Use the openstack command as its administrator or as the demo '
+          'user, who owns the container:')
+    for path in paths:
+        print('  . %s' % shlex.quote(path))
     print('\nTear it down with: ./tools/aio --teardown %s' % cloud.workdir)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog='tools/aio', description='An all-in-one cloud with Keystone, '
-        'Placement, Cyborg and peripheral_driver, and a container that '
-        'reads a device through it.')
+        'Placement, Neutron, Cyborg with peripheral_driver and Zun, and a '
+        'container that reads a device through it.')
     parser.add_argument('--db', choices=('sqlite', 'mariadb'),
                         default='sqlite')
     parser.add_argument('--emulated', action='store_true',
                         help='use the emulated edge kit even if this host '
                         'has peripherals')
     parser.add_argument('--keep', action='store_true',
-                        help='leave the cloud running and print its OS_* '
-                        'settings')
+                        help='leave the cloud running, and write the '
+                        'openstack CLI settings of its admin and demo '
+                        'users to WORKDIR/openrc and WORKDIR/openrc-demo')
     parser.add_argument('--workdir', help='where configs, databases and '
                         'logs go (default: a new directory under /tmp)')
     parser.add_argument('--teardown', metavar='WORKDIR',
@@ -203,7 +270,7 @@ def main(argv=None):
         raise
     if args.keep:
         cloud.detach()
-        _print_keep(cloud)
+        _print_keep(cloud, cloud.write_openrc())
     else:
         with cloud.step('teardown'):
             errors = cloud.stop(remove_workdir=ok)
