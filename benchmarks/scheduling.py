@@ -46,7 +46,10 @@ and the rounds run again.  The candidates each answer holds are checked against
 the expected numbers, so that a fast but empty answer cannot pass for a
 result.
 
-Reports p50/p95 in ms and, per phase, the ratios to (a) of the same
+Reports p50/p95 of the time the client waits, in ms, and the median
+CPU time the Placement process spent per request (see ``ServerClock``;
+the time waited grows with whatever else this machine runs, the CPU
+time much less); and, per phase, the ratios of each to (a) in the same
 rounds.  Everything the run creates (services, databases, its work
 directory) is removed at the end; on an error the logs are kept.
 
@@ -309,20 +312,51 @@ class Fleet:
         return total
 
 
-def measure(client, fleet, rounds):
-    """label -> {'times': [s], 'candidates': n, 'bytes': n}."""
+class ServerClock:
+    """CPU time the processes of a service have used, in seconds.
+
+    The scheduler's run time of each thread (``/proc/<pid>/task/<tid>/
+    schedstat``, in ns) counts only the time on a CPU: unlike the time
+    the client waits, it does not grow when other work on this machine
+    holds the CPUs.
+    """
+
+    def __init__(self, pgid):
+        self.pids = [pid for pid, fields in service.process_stats()
+                     if int(fields[2]) == pgid]
+
+    def now(self):
+        total = 0
+        for pid in self.pids:
+            tasks = '/proc/%d/task' % pid
+            for tid in os.listdir(tasks):
+                try:
+                    with open('%s/%s/schedstat' % (tasks, tid)) as f:
+                        total += int(f.read().split()[0])
+                except FileNotFoundError:
+                    # A thread that ended since the listing.
+                    continue
+        return total / 1e9
+
+
+def measure(client, fleet, rounds, clock):
+    """label -> {'times': [s], 'cpu': [s], 'candidates': n, 'bytes': n};
+    ``clock``: the ServerClock of Placement.
+    """
     node = fleet.hosts[0][0]
     arms = [(label, version, url, classes)
             for label, (version, url, classes) in REQUESTS.items()]
     arms.append((FLOOR, PROFILE_VERSION, '/resource_providers/%s' % node,
                  None))
-    results = {label: {'times': []} for label, *_ in arms}
+    results = {label: {'times': [], 'cpu': []} for label, *_ in arms}
     for r in range(rounds + 1):
         turn = r % len(arms)
         for label, version, url, classes in arms[turn:] + arms[:turn]:
+            cpu = clock.now()
             start = time.perf_counter()
             resp = client.get(url, microversion=version)
             elapsed = time.perf_counter() - start
+            cpu = clock.now() - cpu
             if r == 0:
                 # Warm-up round: tokens, connections, caches; and check
                 # that each answer is the one expected.
@@ -337,6 +371,7 @@ def measure(client, fleet, rounds):
                     results[label]['candidates'] = found
                 continue
             results[label]['times'].append(elapsed)
+            results[label]['cpu'].append(cpu)
     return results
 
 
@@ -345,18 +380,19 @@ def _ms(values, p):
 
 
 def print_phase(title, results):
-    base = results[BASE]['times']
+    base = results[BASE]
     print(title)
     for label, result in results.items():
-        times = result['times']
-        p50, p95 = _ms(times, 50), _ms(times, 95)
-        ratio = ('%6.2f %6.2f' % (p50 / _ms(base, 50), p95 / _ms(base, 95))
-                 if label != BASE else '%6s %6s' % ('1', '1'))
+        figures = (_ms(result['times'], 50), _ms(result['times'], 95),
+                   _ms(result['cpu'], 50))
+        ratios = (figures[0] / _ms(base['times'], 50),
+                  figures[1] / _ms(base['times'], 95),
+                  figures[2] / _ms(base['cpu'], 50))
         version = (REQUESTS[label][0] if label in REQUESTS
                    else PROFILE_VERSION)
-        print('  %-26s %5s %6s %7.1f %7.1f %7.1f  %s' % (
-            label, version, result.get('candidates', '-'),
-            result['bytes'] / 1024, p50, p95, ratio))
+        print('  %-24s %5s %5s %6.1f %7.1f %7.1f %6.1f  %5.2f %5.2f %5.2f'
+              % ((label, version, result.get('candidates', '-'),
+                  result['bytes'] / 1024) + figures + ratios))
 
 
 def run(db, hosts, rounds, progress=None):
@@ -371,9 +407,10 @@ def run(db, hosts, rounds, progress=None):
         fleet = Fleet(client, hosts,
                       workers=POPULATE_WORKERS if db == 'mariadb' else 1)
         populated = time.monotonic() - start
-        free = measure(client, fleet, rounds)
+        clock = ServerClock(plane.placement.process.pid)
+        free = measure(client, fleet, rounds, clock)
         fleet.hold_half()
-        held = measure(client, fleet, rounds)
+        held = measure(client, fleet, rounds, clock)
     except BaseException:
         plane.stop(keep_logs=True)
         raise
@@ -400,10 +437,15 @@ def main(argv=None):
     free, held, populated = run(args.db, args.hosts, args.rounds)
     print('GET /allocation_candidates as Zun sends it; Placement on %s, '
           '%d compute nodes x %d device providers (populated in %.0f s); '
-          '%d interleaved rounds per phase, ms from the client.'
+          '%d interleaved rounds per phase.  p50/p95: as the client '
+          'waits; CPU: median CPU time of the Placement process per '
+          'request (on MariaDB without the database\'s).'
           % (args.db, args.hosts, len(DEVICES), populated, args.rounds))
-    print('  %-26s %5s %6s %7s %7s %7s  %6s %6s' % (
-        '', 'micro', 'cands', 'KiB', 'p50', 'p95', 'p50/a', 'p95/a'))
+    print('  %-24s %5s %5s %6s %7s %7s %6s  %5s %5s %5s' % (
+        '', 'micro', 'cands', 'KiB', 'p50', 'p95', 'CPU', 'p50', 'p95',
+        'CPU'))
+    print('  %-24s %5s %5s %6s %7s %7s %6s  %17s' % (
+        '', '', '', '', '(ms)', '(ms)', '(ms)', '(ratio to (a))'))
     print_phase('all devices free:', free)
     print_phase('half the devices held (%d consumers):'
                 % (args.hosts * 2), held)
