@@ -13,13 +13,13 @@
 """An all-in-one cloud on loopback for cyborg-peripherals (``tools/aio``).
 
 Not installed with the project: it drives the real services of the
-virtualenv (Keystone, Placement, Cyborg) as subprocesses, and Zun's
-compute code in the calling process.
+virtualenv (Keystone, Placement, Neutron, Kuryr, Cyborg, Zun) as
+subprocesses.
 """
 
 import warnings
 
 
-# Libraries imported by Cyborg's and Zun's code warn at import that
-# eventlet is deprecated; nothing in this process uses it.
+# Libraries this process imports (oslo.messaging, the clients) warn at
+# import that eventlet is deprecated; nothing in this process uses it.
 warnings.filterwarnings('ignore', message=r'\s*Eventlet is deprecated')

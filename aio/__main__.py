@@ -203,16 +203,15 @@ def _demo(cloud, args):
         print('aio: the container is %s: %s' % (fields['status'],
                                                 fields.get('status_reason')),
               file=sys.stderr)
-    if not args.keep:
-        with cloud.step('openstack appcontainer delete, and nothing left'):
-            cloud.openstack('appcontainer', 'delete', ident, user='demo')
-            wait_until_gone(cloud, ident)
-            arqs, allocations = leftovers(cloud, ident)
-        if arqs or allocations:
-            print('aio: the deleted container left accelerator requests %s '
-                  'and allocations %s' % (arqs, allocations),
-                  file=sys.stderr)
-            ok = False
+    # Also with --keep: the user's own containers get the devices.
+    with cloud.step('openstack appcontainer delete, and nothing left'):
+        cloud.openstack('appcontainer', 'delete', ident, user='demo')
+        wait_until_gone(cloud, ident)
+        arqs, allocations = leftovers(cloud, ident)
+    if arqs or allocations:
+        print('aio: the deleted container left accelerator requests %s '
+              'and allocations %s' % (arqs, allocations), file=sys.stderr)
+        ok = False
     return ok
 
 

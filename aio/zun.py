@@ -20,9 +20,12 @@ database, Placement, Neutron and Cyborg from Keystone's catalog.
 
 import os
 
+from zunclient import client as zun_client
+
 from aio import keystone as keystone_mod
 from aio import rootfs
 from aio import service
+from zun_oci_attach import profiles
 
 
 VENV = os.path.dirname(service.VENV_BIN)
@@ -40,8 +43,7 @@ READ_DEVICES = (
 
 #: How zun-compute gives containers the devices of their profiles: the
 #: zun.conf sections of the compute hosts, and the container API
-#: version the ``openstack`` CLI of the cloud's users asks for (None:
-#: the newest both sides know).  ``docker_oci``: our driver for stock
+#: version the cloud's clients ask for.  ``docker_oci``: our driver for stock
 #: Zun, which claims the devices in Placement itself; it reads the
 #: profiles from the label that ``--device-profile`` sets below API
 #: 1.41.  ``attacher``: Zun's own DockerDriver with the series'
@@ -52,7 +54,8 @@ DEVICE_PATHS = {
     'docker_oci': ({'DEFAULT': {'container_driver': 'docker_oci'}},
                    '1.40'),
     'attacher': ({'DEFAULT': {'container_driver': 'docker'},
-                  'docker': {'device_attachers': 'oci'}}, None),
+                  'docker': {'device_attachers': 'oci'}},
+                 DEVICE_PROFILES_VERSION),
 }
 #: The one switch between them.
 DEVICE_PATH = 'docker_oci'
@@ -78,10 +81,30 @@ def parse_read(output):
              if line.strip())}
 
 
+def api_version():
+    """The container API version of clients on ``DEVICE_PATH``."""
+    return DEVICE_PATHS[DEVICE_PATH][1]
+
+
 def client_env():
     """``OS_*`` settings the CLI needs for ``DEVICE_PATH``."""
-    version = DEVICE_PATHS[DEVICE_PATH][1]
-    return {'OS_CONTAINER_API_VERSION': version} if version else {}
+    return {'OS_CONTAINER_API_VERSION': api_version()}
+
+
+def device_profile_fields(names):
+    """Container create fields that ask for the device profiles
+    ``names`` on ``DEVICE_PATH``, as ``--device-profile`` sends them.
+    """
+    if api_version() == DEVICE_PROFILES_VERSION:
+        return {'device_profiles': list(names)}
+    return {'labels': {profiles.LABEL: ' '.join(names)}}
+
+
+def client(keystone, user):
+    """python-zunclient as ``user`` (see ``aio.keystone``)."""
+    return zun_client.Client(api_version(), session=keystone.session(user),
+                             interface='public',
+                             region_name=keystone_mod.REGION)
 
 
 def _password(keystone, user):
