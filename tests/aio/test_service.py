@@ -30,6 +30,7 @@ from aio import cyborg as cyborg_mod
 from aio import keystone as keystone_mod
 from aio import placement as placement_mod
 from aio import service
+from aio import zun as zun_mod
 
 
 APP = '''
@@ -60,8 +61,10 @@ class TestPorts(testtools.TestCase):
         cyborg = cyborg_mod.Cyborg(self.dir, self.dir, 'sqlite://',
                                    'sqlite', keystone, 'rabbit://', 'host',
                                    self.dir, 5)
-        ports = [keystone.port, placement.port, cyborg.port]
-        self.assertEqual(3, len(set(ports)))
+        zun = zun_mod.Zun(self.dir, self.dir, 'sqlite://', 'sqlite',
+                          keystone, 'rabbit://')
+        ports = [keystone.port, placement.port, cyborg.port, zun.port]
+        self.assertEqual(4, len(set(ports)))
         for port in ports:
             self.assert_held(port)
 
