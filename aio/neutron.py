@@ -92,6 +92,9 @@ class Neutron:
             # devices (Zun's are 'compute:kuryr').
             'notify_nova_on_port_status_changes': 'false',
             'notify_nova_on_port_data_changes': 'false',
+            # No DHCP agent: Docker gives containers their port's address.
+            # Without this Neutron tries to schedule each network on one.
+            'enable_traditional_dhcp': 'false',
         }
         service.write_conf(self.conf, {
             'DEFAULT': default,
