@@ -26,8 +26,10 @@ a container's handles from one read of the host's CDI spec.  The type
 and major:minor of each device node, as checked now, is recorded in the
 Docker label ``openstack.org/device-nodes``; :func:`check_nodes` compares
 the nodes with it before the container runs again, since Docker resolves
-device paths afresh at every start.  Zun's ``DockerDriver`` has no seam
-at start or reboot, so only ``docker_oci`` calls it.
+device paths afresh at every start.  ``docker_oci`` calls it at start,
+reboot and in the state sync on stock Zun; with the series Zun's
+``DockerDriver`` calls :meth:`OCIAttacher.check_devices` at the same
+points.
 """
 
 import dataclasses
@@ -50,8 +52,13 @@ except ImportError:
     # Stock Zun has no device attacher interface; docker_oci calls the
     # attacher itself there.
     _Base = object
+    _Refusal = ()
 else:
+    from zun.common import exception as zun_exception
     _Base = device_attacher.DeviceAttacher
+    # What Zun's DockerDriver takes for an attacher's refusal: a refused
+    # reboot, for instance, stops the container.
+    _Refusal = (zun_exception.DeviceAttachFailed,)
 
 
 LOG = logging.getLogger(__name__)
@@ -61,21 +68,21 @@ CONF = conf.CONF
 NODES_LABEL = 'openstack.org/device-nodes'
 
 
-class DeviceRefused(arq.DeviceAttachFailed):
+class DeviceRefused(arq.DeviceAttachFailed, *_Refusal):
     message = ('The device bound for device profile %(profile)s cannot be '
                'given to the container: %(error)s. Create the container '
                'again to get another device; if this repeats, ask the '
                'operator to check the peripherals of this host')
 
 
-class DockerAPITooOld(arq.DeviceAttachFailed):
+class DockerAPITooOld(arq.DeviceAttachFailed, *_Refusal):
     message = ('The devices need Docker API %(needed)s but zun-compute is '
                'configured to use %(have)s. Set [docker] '
                'docker_remote_api_version = %(needed)s or higher in '
                'zun.conf and restart zun-compute')
 
 
-class DeviceChanged(arq.DeviceAttachFailed):
+class DeviceChanged(arq.DeviceAttachFailed, *_Refusal):
     message = ('The device nodes of this container are not the devices it '
                'was given at create (%(changes)s): a peripheral was '
                'unplugged, re-plugged or replaced. %(action)s; delete the '
@@ -111,6 +118,24 @@ class OCIAttacher(_Base):
         LOG.info('Container %(uuid)s gets the devices of device profiles '
                  '%(profiles)s', {'uuid': container.uuid,
                                   'profiles': _names(accel_requests)})
+
+    def check_devices(self, context, container, docker_container_info):
+        """Refuse to run a container whose device nodes changed.
+
+        Zun's ``DockerDriver`` calls this before it starts or reboots a
+        container with device profiles and, for a running one, in its
+        state sync; it stops a running container this refuses.
+        """
+        running = (docker_container_info.get('State') or {}).get('Running')
+        action = ('The container was stopped' if running else
+                  'The container was not started')
+        labels = (docker_container_info.get('Config') or {}).get(
+            'Labels') or {}
+        if not check_nodes(labels, action):
+            # Devices of another attacher, or given before the record
+            # existed.
+            LOG.debug('Container %s has no record of OCI device nodes to '
+                      'check', container.uuid)
 
 
 def _names(accel_requests):

@@ -16,10 +16,15 @@ Zun's ``DockerDriver``, with ``[docker] device_attachers = oci`` and
 Docker's client as Zun made it (no ``docker_oci`` wrapper), creates real
 containers from bound accelerator requests: handed to
 ``DockerDriver.create`` directly, and bound by Zun's compute manager
-(the series' ARQ lifecycle) against the Cyborg double.
+(the series' ARQ lifecycle) against the Cyborg double, and refuses to
+run them again once another device is behind their paths.
 """
 
 import json
+import os
+import shutil
+import stat
+import tempfile
 import uuid
 
 import fixtures
@@ -255,3 +260,85 @@ class TestDockerOCIOnPatchedZun(AttacherTestCase):
         self.assertIn('not in both', str(e))
         self.assertEqual([], self.cloud.requests)
         self.assertNoDockerContainer(container)
+
+
+class TestZunRefusesASwappedNode(AttacherTestCase):
+    """Zun's DockerDriver asks the attacher before a container runs again.
+
+    Docker resolves device paths at every start; a peripheral replaced
+    under the same path must not reach the container.
+    """
+
+    def setUp(self):
+        super().setUp()
+        # A real node under /dev, as the policy wants host nodes there.
+        node_dir = tempfile.mkdtemp(prefix='zun-oci-test-', dir='/dev')
+        self.addCleanup(shutil.rmtree, node_dir)
+        self.node = os.path.join(node_dir, 'ttyUSB0')
+        self._mknod(10, 183)                          # hwrng
+        writer.atomic_write(self.cdi_dir, cdi_spec.render(cdi_spec.build_spec(
+            contract.CDI_KIND, [('serial-usb0', {'deviceNodes': [
+                cdi_spec.device_node_dict(self.node, 'c', 10, 183,
+                                          permissions='rw')]})])))
+        self.manager = zun_manager.Manager(container_driver='docker')
+        self.container = self.create(
+            self.manager.driver, self.new_container(field_profiles=['rng']),
+            [bound_arq('serial-usb0')])
+        self.container.save(self.context)
+        self.manager._do_container_start(self.context, self.container)
+        self.assertTrue(self._running())
+
+    def _mknod(self, major, minor):
+        if os.path.lexists(self.node):
+            os.unlink(self.node)
+        os.mknod(self.node, 0o600 | stat.S_IFCHR, os.makedev(major, minor))
+
+    def _swap(self):
+        self._mknod(10, 259)                          # cpu_dma_latency
+
+    def _running(self):
+        return self.docker.inspect_container(
+            self.container.container_id)['State']['Running']
+
+    def _stop(self):
+        self.manager._do_container_stop(self.context, self.container, 1)
+        self.assertFalse(self._running())
+
+    def assertRefused(self, status, action):
+        container = self.reload(self.container)
+        self.assertFalse(self._running())
+        self.assertEqual(status, container.status)
+        self.assertIn('not the devices it was given at create (%s is c '
+                      '10:259, was c 10:183)' % self.node,
+                      container.status_reason)
+        self.assertIn(action, container.status_reason)
+        self.assertIn('delete the container and create it again',
+                      container.status_reason)
+
+    def test_an_unchanged_node_starts_again(self):
+        self._stop()
+        self.manager._do_container_start(self.context, self.container)
+        self.assertTrue(self._running())
+        self.assertEqual('Running', self.reload(self.container).status)
+
+    def test_start_refuses_a_swapped_node(self):
+        self._stop()
+        self._swap()
+        self.assertRaises(attacher.DeviceChanged,
+                          self.manager._do_container_start, self.context,
+                          self.container)
+        self.assertRefused('Error', 'The container was not started')
+
+    def test_reboot_stops_a_container_whose_node_was_swapped(self):
+        self._swap()
+        # Zun's manager records the error as an action event.
+        self.manager._do_container_reboot(self.context, self.container, 1)
+        self.assertRefused('Stopped', 'The container was stopped')
+
+    def test_state_sync_stops_a_container_docker_restarted_itself(self):
+        # dockerd restarts containers without Zun (restart policies).
+        self._swap()
+        self.docker.restart(self.container.container_id, timeout=1)
+        self.assertTrue(self._running())
+        self.manager.sync_container_state(None)
+        self.assertRefused('Stopped', 'The container was stopped')
