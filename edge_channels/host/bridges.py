@@ -182,11 +182,15 @@ class Bridges:
                 index = self._index(ipr, bridge)
                 if index is None:
                     continue
-                for link in ipr.get_links(master=index):
-                    # Removing one end of a veth removes both.
-                    ipr.link('del', index=link['index'])
-                    removed.append(link.get('ifname'))
-                ipr.link('del', index=index)
+                try:
+                    for link in ipr.get_links(master=index):
+                        # Removing one end of a veth removes both.
+                        ipr.link('del', index=link['index'])
+                        removed.append(link.get('ifname'))
+                    ipr.link('del', index=index)
+                except NetlinkError as e:
+                    raise BridgeError('cannot remove bridge %s: %s'
+                                      % (bridge, e)) from e
                 removed.append(bridge)
             for rule in forwarding_rules(self.prefix):
                 result = _iptables('-D', *rule)
