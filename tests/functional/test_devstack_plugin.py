@@ -328,6 +328,23 @@ class TestPhases(testtools.TestCase):
         self.assertEqual({'docker_remote_api_host': '192.0.2.10'},
                          zun['docker'])
 
+    def test_post_config_configures_patched_zun(self):
+        # Zun carrying our series (tools/zun-patches) has the device
+        # attacher extension point: Zun's own Docker driver with the oci
+        # attacher, and Zun, not a driver of ours, talks to Cyborg.
+        self.devstack._write(os.path.join(
+            self.devstack.dest, 'zun', 'zun', 'container', 'docker',
+            'device_attacher.py'), '')
+        self.devstack.stack('post-config')
+        zun = read_ini(self.devstack.zun_conf)
+        self.assertEqual({'container_driver': 'docker', 'debug': 'True'},
+                         zun['DEFAULT'])
+        self.assertEqual({'docker_remote_api_host': '192.0.2.10',
+                          'device_attachers': 'oci'}, zun['docker'])
+        self.assertEqual({'cdi_spec_dir': self.devstack.cdi_dir},
+                         zun['oci_attach'])
+        self.assertNotIn('oci_attach_cyborg', zun)
+
     def test_post_config_classes_and_cdi_dir_from_localrc(self):
         self.devstack.stack('post-config',
                             CYBORG_PERIPHERALS_CLASSES='camera,lidar',
