@@ -24,7 +24,7 @@ import testtools
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
-PRODUCT = ('cyborg_peripherals', 'zun_oci_attach', 'aio')
+PRODUCT = ('cyborg_peripherals', 'zun_oci_attach', 'edge_channels', 'aio')
 
 
 def _is_tests(module):

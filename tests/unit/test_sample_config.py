@@ -22,7 +22,8 @@ import testtools
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 GENERATOR_CONFIGS = ('etc/cyborg-peripherals/config-generator.conf',
-                     'etc/zun-oci-attach/config-generator.conf')
+                     'etc/zun-oci-attach/config-generator.conf',
+                     'etc/edge-channels/config-generator.conf')
 
 
 class TestSampleConfig(testtools.TestCase):
