@@ -18,7 +18,12 @@ and then write, and SQLite refuses that upgrade at once, without waiting,
 while another connection writes.  Zun's device claims and binds try such
 requests again (``[oci_attach] placement_claim_retries`` and
 ``cyborg_bind_retries``); use MariaDB to see a cloud under heavier
-concurrency.
+concurrency.  zun-compute cannot take concurrent creates on SQLite at
+all: it runs them as eventlet greenthreads in one OS thread, and one
+waiting for SQLite's write lock (in SQLite's C busy handler) keeps the
+holder from ever finishing, so it fails with "database is locked" and
+leaves its container in Creating.  Neutron's database is always in
+MariaDB: Neutron's migrations do not run on SQLite.
 """
 
 import os

@@ -13,31 +13,27 @@
 """One all-in-one cloud per test class, shared by its tests.
 
 A concrete class names its database (``DB``); ``setUpClass`` starts
-Keystone, Placement and Cyborg (subprocesses, see ``aio.cloud``) with
-the kit below plugged, and a Zun compute host in this process.  Tests
-talk to the services' real APIs as the cloud's users and clean up what
-they create, so that they pass in any order.
+the cloud's services (subprocesses, see ``aio.cloud``): Keystone,
+Placement, Neutron with Kuryr, Cyborg, zun-api, and a compute host
+(zun-compute and a Cyborg agent) with the kit below plugged.  Tests
+talk to the services' real APIs as the cloud's users -- Zun's through
+python-zunclient or the ``openstack`` CLI -- and clean up what they
+create, so that they pass in any order.
 """
 
-import atexit
-import os
-import shutil
-import tempfile
+import time
 import uuid
 
+import docker
 import requests
 import sqlalchemy
-import zun.conf
-from oslo_db.sqlalchemy import enginefacade
 from oslotest import base as oslo_base
-from zun import objects
-from zun.common import exception
+from zunclient import exceptions as zun_exc
 
 from aio import cloud as cloud_mod
 from aio import zun as aio_zun
 
 
-CONF = zun.conf.CONF
 SERIAL_RC = 'CUSTOM_PERIPHERAL_SERIAL'
 GPIO_RC = 'CUSTOM_PERIPHERAL_GPIO'
 CAMERA_RC = 'CUSTOM_PERIPHERAL_CAMERA'
@@ -45,28 +41,9 @@ SDR_RC = 'CUSTOM_PERIPHERAL_SDR'
 FTDI_TRAIT = 'CUSTOM_PERIPHERAL_USB_0403_6001'
 #: Identical serial adapters of the kit.
 SERIAL_ADAPTERS = 4
-
-_zun_db = None
-
-
-def _zun_database():
-    """One Zun database for the life of this process.
-
-    oslo.db starts its engine once per process, so every compute host
-    of this process shares the database of the first; keeping it out of
-    the clouds' work directories lets a cloud go (with its directory)
-    while a later one keeps using the database.
-    """
-    global _zun_db
-    if _zun_db is None:
-        path = tempfile.mkdtemp(prefix='cp-aio-zun-')
-        atexit.register(shutil.rmtree, path, True)
-        CONF(args=[], project='zun', default_config_files=[])
-        CONF.set_override('connection', 'sqlite:///%s' % os.path.join(
-            path, 'zun.sqlite'), group='database')
-        enginefacade.writer.get_engine()
-        _zun_db = path
-    return _zun_db
+#: Bounds the wait for a container to reach a status; not a
+#: performance assertion.
+CONTAINER_TIMEOUT = 120
 
 
 class Kit:
@@ -133,16 +110,15 @@ class CloudTestCase(oslo_base.BaseTestCase):
         super().setUpClass()
         if cls.DB is None:
             return
-        _zun_database()
         cls.cloud = cloud_mod.Cloud(db=cls.DB)
         try:
             cls.kit = Kit(cls.cloud)
             cls.cloud.start(kit=cls.kit.kit)
             cls.device_count = len(cls.kit.kit.devices)
             cls.cloud.wait_for_providers(cls.device_count)
-            cls.host = aio_zun.ComputeHost(cls.cloud)
             cls.tokens = {user: cls.cloud.token(user)[0]
                           for user in ('admin', 'demo', 'other', 'zun')}
+            cls.docker = docker.APIClient()
         except BaseException:
             # Keep the logs for the error report.
             cls.cloud.stop(remove_workdir=False)
@@ -151,6 +127,7 @@ class CloudTestCase(oslo_base.BaseTestCase):
     @classmethod
     def tearDownClass(cls):
         if cls.cloud is not None:
+            cls.docker.close()
             errors = cls.cloud.stop()
             cls.cloud = None
             if errors:
@@ -182,15 +159,28 @@ class CloudTestCase(oslo_base.BaseTestCase):
         """GET from Placement as admin."""
         return self.cloud.placement.client().get(path).json()
 
-    def usages(self):
-        """Usages of every device provider: {provider uuid: {rc: n}}."""
+    def usages(self, host=None):
+        """Usages of every device provider of compute host ``host``
+        (default: the first): {provider uuid: {rc: n}}.
+        """
+        host = self.cloud.hosts[host or self.cloud.host]
         return {rp['uuid']: self.placement(
             '/resource_providers/%s/usages' % rp['uuid'])['usages']
-            for rp in self.cloud.providers()}
+            for rp in host.providers()}
 
     def used(self):
         return sum(n for usage in self.usages().values()
                    for n in usage.values())
+
+    def device_allocations(self, consumer):
+        """{provider: resources} of ``consumer`` on peripheral providers
+        (the scheduler also allocates CPU and memory on the host's).
+        """
+        allocations = self.placement('/allocations/%s'
+                                     % consumer)['allocations']
+        return {rp: a['resources'] for rp, a in allocations.items()
+                if any(rc.startswith('CUSTOM_PERIPHERAL_')
+                       for rc in a['resources'])}
 
     def attach_handles(self):
         """Cyborg's attach handles, from its database: Cyborg's API has no
@@ -211,6 +201,10 @@ class CloudTestCase(oslo_base.BaseTestCase):
         self.assertEqual(200, resp.status_code, resp.text)
         return {d['uuid']: d for d in resp.json()['deployables']}
 
+    def zun(self, user='demo'):
+        """python-zunclient as ``user``."""
+        return aio_zun.client(self.cloud.keystone, user)
+
     # -- things tests create ------------------------------------------------
 
     def add_profile(self, group):
@@ -230,41 +224,80 @@ class CloudTestCase(oslo_base.BaseTestCase):
     def serial_profile(self):
         return self.add_profile({'resources:%s' % SERIAL_RC: '1'})
 
-    def new_container(self, context, profile, command=('sleep', '600')):
-        container = self.host.new_container(context, list(command),
-                                            device_profiles=profile,
-                                            name='aio-test')
-        self.addCleanup(self._delete_container, context, container)
+    def run_container(self, profile, command=('sleep', '600'), user='demo',
+                      wait=('Running',), **fields):
+        """Run a container of ``user`` asking for ``profile`` through
+        zun-api; waits until its status is one of ``wait`` (nothing if
+        empty) and returns it (a zunclient resource).
+        """
+        fields.update(aio_zun.device_profile_fields([profile]))
+        container = self.zun(user).containers.run(
+            image=aio_zun.IMAGE, command=list(command),
+            image_pull_policy='ifnotpresent',
+            name='aio-test-%s' % uuid.uuid4().hex[:8], **fields)
+        self.addCleanup(self.delete_container, container.uuid, user)
+        if wait:
+            container = self.wait_status(container.uuid, wait, user)
         return container
 
-    def _delete_container(self, context, container):
-        try:
-            current = objects.Container.get_by_uuid(context, container.uuid)
-        except exception.ContainerNotFound:
-            return   # The test deleted it.
-        self.host.delete(context, current)
+    def wait_status(self, ident, statuses, user='demo',
+                 timeout=CONTAINER_TIMEOUT):
+        """The container once its status is one of ``statuses``."""
+        client = self.zun(user)
+        deadline = time.monotonic() + timeout
+        while True:
+            container = client.containers.get(ident)
+            if container.status in statuses:
+                return container
+            if (container.status == 'Error' or
+                    time.monotonic() > deadline):
+                self.fail('container %s is %s (%s), not %s'
+                          % (ident, container.status,
+                             container.status_reason, '/'.join(statuses)))
+            time.sleep(0.5)
 
-    def reload(self, context, container):
-        return objects.Container.get_by_uuid(context, container.uuid)
+    def delete_container(self, ident, user='demo', timeout=CONTAINER_TIMEOUT):
+        """Delete it through zun-api (stopping it first) and wait until
+        it is gone.
+        """
+        client = self.zun(user)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                client.containers.delete(ident, stop=True)
+                break
+            except zun_exc.NotFound:
+                return
+            except zun_exc.Conflict:
+                # Zun refuses while a create or start is under way.
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+        while True:
+            try:
+                container = client.containers.get(ident)
+            except zun_exc.NotFound:
+                return
+            if time.monotonic() > deadline:
+                self.fail('container %s still %s after its delete (%s)'
+                          % (ident, container.status,
+                             container.status_reason))
+            time.sleep(0.5)
 
-    def run_container(self, profile, command=('sleep', '600'),
-                      context=None):
-        """Create and start a container of demo asking for ``profile``."""
-        context = context or self.host.context('demo')
-        container = self.new_container(context, profile, command)
-        created = self.host.create(context, container)
-        self.host.start(context, created)
-        return context, created
+    def output(self, ident, user='demo'):
+        """Wait for the container to exit; its logs, through zun-api."""
+        self.wait_status(ident, ('Stopped',), user)
+        return self.zun(user).containers.logs(ident, stdout=True,
+                                              stderr=True)
 
-    def docker_read(self, container, node):
-        """Have the running ``container`` read 8 bytes of ``node``."""
-        docker = self.host.docker
-        run = docker.exec_create(
-            container.container_id,
+    def docker_read(self, ident, node):
+        """Have the running container ``ident`` read 8 bytes of ``node``."""
+        run = self.docker.exec_create(
+            'zun-' + ident,
             ['sh', '-c', 'head -c 8 %s > /tmp/read && od -An -tx1 /tmp/read'
              % node])
-        out = docker.exec_start(run).decode()
-        return docker.exec_inspect(run['Id'])['ExitCode'], out.split()
+        out = self.docker.exec_start(run).decode()
+        return self.docker.exec_inspect(run['Id'])['ExitCode'], out.split()
 
     def serial_of(self, provider_name):
         """The serial number of the kit's adapter behind a provider."""

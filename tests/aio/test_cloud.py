@@ -12,25 +12,26 @@
 
 """The whole path on the all-in-one cloud, on SQLite and on MariaDB.
 
-Real Keystone, Placement, Cyborg API, conductor and agent (with
-peripheral_driver on an emulated kit whose nodes are real character
-devices), Zun's compute manager with the docker_oci driver, and Docker.
-Nothing is mocked; the contention test only serializes the calls to
-Zun's own database (see ``test_contention``).
+Real Keystone, Placement, Neutron with Kuryr, Cyborg API, conductor and
+agent (with peripheral_driver on an emulated kit whose nodes are real
+character devices), zun-api and zun-compute (``aio.zun.DEVICE_PATH``
+says how it attaches devices), and Docker.  Containers are run through
+zun-api, as their users, with python-zunclient or the ``openstack``
+CLI.  Nothing is mocked.
 """
 
 import json
 import os
+import threading
 import time
 import uuid
 
-from zun.common import exception
+from zunclient import exceptions as zun_exc
 
 from aio import zun as aio_zun
 from cyborg_peripherals import contract
 from cyborg_peripherals.cdi import writer
 from tests.aio import base
-from tests.zun import races
 
 
 #: How long the tests wait for the agent to notice something; a bound on
@@ -174,37 +175,30 @@ class CloudTests:
         self._delete_unbound_arq(arq['uuid'])
 
         # Zun binds with its service token.
-        context = self.host.context('demo')
-        container = self.new_container(context, profile,
-                                       ['sh', '-c', aio_zun.READ_DEVICES])
-        self.host.create(context, container)
+        container = self.run_container(
+            profile, ['sh', '-c', aio_zun.READ_DEVICES], wait=())
+        out = self.output(container.uuid)
         (bound,) = self.arqs(instance=container.uuid)
         self.assertEqual('Bound', bound['state'])
         self.assertEqual(self.cloud.host, bound['hostname'])
-        self.assertEqual(context.project_id, bound['project_id'])
+        self.assertEqual(container.project_id, bound['project_id'])
         self.assertEqual(contract.ATTACH_TYPE, bound['attach_handle_type'])
         providers = self.serial_providers()
         self.assertIn(bound['device_rp_uuid'], providers)
-        allocations = self.placement('/allocations/%s'
-                                     % container.uuid)['allocations']
         self.assertEqual({bound['device_rp_uuid']: {base.SERIAL_RC: 1}},
-                         {rp: a['resources'] for rp, a in
-                          allocations.items()})
+                         self.device_allocations(container.uuid))
         self.assertEqual(1, self.used())
         handle = self.attach_handles()[bound['attach_handle_uuid']]
         self.assertTrue(handle['in_use'])
 
-        # The container reads the device the bound handle names.
-        self.host.start(context, container)
-        status, out = self.host.output(container)
-        self.assertEqual(0, status, out)
+        # The container read the device the bound handle names.
         serial = self.serial_of(providers[bound['device_rp_uuid']]['name'])
         (line,) = out.strip().splitlines()
         node, read = line.split(':', 1)
         self.assertEqual(self.kit.nodes[serial], node)
         self.assertNotEqual([], read.split(), line)
 
-        self.host.delete(context, container)
+        self.delete_container(container.uuid)
         self.assertEqual([], self.arqs(instance=container.uuid))
         self.assertEqual([], self.arqs())
         self.assertEqual({}, self.placement(
@@ -212,7 +206,7 @@ class CloudTests:
         self.assertEqual(0, self.used())
         self.assertFalse(self.attach_handles()[
             bound['attach_handle_uuid']]['in_use'])
-        self.assertEqual([], self.host.docker.containers(
+        self.assertEqual([], self.docker.containers(
             all=True, filters={'name': 'zun-' + container.uuid}))
 
     def test_replug_of_an_attached_device(self):
@@ -225,7 +219,7 @@ class CloudTests:
         The emulated adapter leaves and comes back (umockdev uevents);
         the kernel device behind its nodes stays.
         """
-        context, container = self.run_container(self.serial_profile())
+        container = self.run_container(self.serial_profile())
         (arq,) = self.arqs(instance=container.uuid)
         provider = self.serial_providers()[arq['device_rp_uuid']]
         serial = self.serial_of(provider['name'])
@@ -248,10 +242,10 @@ class CloudTests:
              after['device_rp_uuid']))
         self.assertEqual(1, self.usages()[arq['device_rp_uuid']][
             base.SERIAL_RC])
-        status, read = self.docker_read(container, old_node)
+        status, read = self.docker_read(container.uuid, old_node)
         self.assertEqual(0, status, read)
         self.assertNotEqual([], read)
-        status, _read = self.docker_read(container, new_node)
+        status, _read = self.docker_read(container.uuid, new_node)
         self.assertNotEqual(0, status)
 
     def read_what_a_profile_gives(self, resource_class):
@@ -260,26 +254,46 @@ class CloudTests:
         ``{node: bytes read}``.
         """
         profile = self.add_profile({'resources:%s' % resource_class: '1'})
-        context = self.host.context('demo')
-        container = self.new_container(context, profile,
-                                       ['sh', '-c', aio_zun.READ_DEVICES])
-        self.host.start(context, self.host.create(context, container))
-        status, out = self.host.output(container)
-        self.assertEqual(0, status, out)
+        container = self.run_container(
+            profile, ['sh', '-c', aio_zun.READ_DEVICES], wait=())
+        out = self.output(container.uuid)
         (arq,) = self.arqs(instance=container.uuid)
         info = json.loads(self.attach_handles()[arq['attach_handle_uuid']][
             'attach_info'])
         return info['class'], aio_zun.parse_read(out)
 
     def test_a_container_reads_the_camera(self):
-        """What tools/aio shows: a container that asks for a camera gets
-        the camera's node (a real character device) and reads bytes from
-        it.
+        """What tools/aio shows, through the openstack CLI as the demo
+        user: a container run with --device-profile gets the camera's
+        node (a real character device) and reads bytes from it;
+        deleted, it leaves no accelerator request and no allocation.
         """
-        device_class, read = self.read_what_a_profile_gives(base.CAMERA_RC)
-        self.assertEqual('camera', device_class)
+        profile = self.add_profile({'resources:%s' % base.CAMERA_RC: '1'})
+        name = 'aio-cli-%s' % uuid.uuid4().hex[:8]
+        ident = json.loads(self.cloud.openstack(
+            'appcontainer', 'run', '--image-pull-policy', 'ifnotpresent',
+            '--device-profile', profile, '--name', name, '-f', 'json',
+            aio_zun.IMAGE, 'sh', '-c', aio_zun.READ_DEVICES,
+            user='demo'))['uuid']
+        self.addCleanup(self.delete_container, ident)
+        self.wait_status(ident, ('Stopped',))
+        read = aio_zun.parse_read(self.cloud.openstack(
+            'appcontainer', 'logs', name, user='demo'))
         self.assertEqual([self.kit.camera_node], list(read))
         self.assertNotEqual([], read[self.kit.camera_node])
+        (arq,) = self.arqs(instance=ident)
+        info = json.loads(self.attach_handles()[arq['attach_handle_uuid']][
+            'attach_info'])
+        self.assertEqual('camera', info['class'])
+
+        self.cloud.openstack('appcontainer', 'delete', name, user='demo')
+        self.delete_container(ident)
+        self.assertEqual([], json.loads(self.cloud.openstack(
+            'accelerator', 'arq', 'list', '-f', 'json', user='demo')))
+        self.assertEqual([], json.loads(self.cloud.openstack(
+            'resource', 'provider', 'allocation', 'show', ident, '-f',
+            'json')))
+        self.assertEqual(0, self.used())
 
     def test_a_container_reads_the_radio(self):
         device_class, read = self.read_what_a_profile_gives(base.SDR_RC)
@@ -295,7 +309,7 @@ class CloudTests:
                          len(kinds))
 
     def test_agent_restart_changes_no_uuid(self):
-        context, container = self.run_container(self.serial_profile())
+        container = self.run_container(self.serial_profile())
         (arq,) = self.arqs(instance=container.uuid)
         before = self.identities()
 
@@ -306,38 +320,51 @@ class CloudTests:
         self.assertEqual([arq], self.arqs(instance=container.uuid))
 
     def test_contention_for_identical_devices(self):
-        self.useFixture(races.serialized_zun_database())
+        """10 users' containers at once for 4 identical devices: 4 run,
+        6 are refused with a message saying why, none is given a device
+        another holds, and the refused leave nothing behind.
+        """
+        if self.DB == 'sqlite':
+            # Seen here: zun-compute runs its creates as eventlet
+            # greenthreads in one OS thread; while one holds SQLite's
+            # write lock, another waits for it in SQLite's busy handler,
+            # in C, so the holder never runs again and the waiter fails
+            # with "database is locked", leaving its container Creating.
+            self.skipTest('concurrent creates need a database server for '
+                          "Zun's: zun-compute blocks on SQLite's lock")
         profile = self.serial_profile()
-        contexts = [self.host.context('demo') for _i in range(10)]
-        containers = [self.new_container(c, profile) for c in contexts]
-        refused = {}
+        created, refused = [], {}
 
-        def run(container, context):
+        def run(i):
             try:
-                self.host.start(context, self.host.create(context,
-                                                          container))
-            except Exception as e:
-                refused[container.uuid] = e
+                created.append(self.run_container(profile, wait=()))
+            except zun_exc.ClientException as e:
+                refused['api-%d' % i] = str(e)
 
-        races.run_together(run, list(zip(containers, contexts)))
-        # Every refusal is Zun's own error, whose message the user sees;
-        # not a client library's (e.g. a bare HTTP 500 of Placement).
-        self.assertEqual([], [repr(e) for e in refused.values()
-                              if not isinstance(e, exception.ZunException)])
-
-        final = [self.reload(x, c) for c, x in zip(containers, contexts)]
-        running = [c for c in final if c.status == 'Running']
-        failed = [c for c in final if c.status == 'Error']
-        self.assertEqual((4, 6), (len(running), len(failed)),
-                         [(c.status, c.status_reason) for c in final])
-        self.assertEqual({c.uuid for c in failed}, set(refused))
-        for container in failed:
-            self.assertIn('No free device', container.status_reason)
-            self.assertEqual([], self.arqs(instance=container.uuid))
-            self.assertEqual({}, self.placement(
-                '/allocations/%s' % container.uuid)['allocations'])
-            self.assertEqual([], self.host.docker.containers(
-                all=True, filters={'name': 'zun-' + container.uuid}))
+        threads = [threading.Thread(target=run, args=(i,))
+                   for i in range(10)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        running = []
+        for container in created:
+            final = self.wait_status(container.uuid,
+                                     ('Running', 'Error'))
+            if final.status == 'Running':
+                running.append(final)
+            else:
+                refused[final.uuid] = final.status_reason
+        self.assertEqual((4, 6), (len(running), len(refused)), refused)
+        for reason in refused.values():
+            self.assertIn('No free device', reason)
+        for ident in refused:
+            if ident.startswith('api-'):
+                continue
+            self.assertEqual([], self.arqs(instance=ident))
+            self.assertEqual({}, self.device_allocations(ident))
+            self.assertEqual([], self.docker.containers(
+                all=True, filters={'name': 'zun-' + ident}))
         # One device each, none given twice.
         arqs = self.arqs()
         self.assertEqual(sorted(c.uuid for c in running),
@@ -347,8 +374,8 @@ class CloudTests:
                          sorted(a['device_rp_uuid'] for a in arqs))
         self.assertEqual(4, len({a['attach_handle_uuid'] for a in arqs}))
         nodes = [d['PathOnHost'] for c in running
-                 for d in self.host.docker.inspect_container(
-                     c.container_id)['HostConfig']['Devices']]
+                 for d in self.docker.inspect_container(
+                     'zun-' + c.uuid)['HostConfig']['Devices']]
         self.assertEqual(sorted(self.kit.nodes.values()), sorted(nodes))
         self.assertEqual({rp: {base.SERIAL_RC: 1}
                           for rp in self.serial_providers()},
@@ -356,18 +383,21 @@ class CloudTests:
                           for rp, u in self.usages().items()
                           if any(u.values())})
 
-        for container, context in zip(containers, contexts):
-            if container.uuid not in refused:
-                self.host.delete(context, self.reload(context, container))
+        for container in created:
+            self.delete_container(container.uuid)
         self.assertEqual([], self.arqs())
         self.assertEqual(0, self.used())
 
     def test_another_project_cannot_get_or_bind_our_arqs(self):
         profile = self.serial_profile()
         unbound = self.create_arq(profile)
-        context, container = self.run_container(profile)
+        container = self.run_container(profile)
         (bound,) = self.arqs(instance=container.uuid)
 
+        # Zun shows the other project neither the container...
+        self.assertRaises((zun_exc.NotFound, zun_exc.Forbidden),
+                          self.zun('other').containers.get, container.uuid)
+        # ...nor Cyborg its accelerator requests.
         for arq in (unbound, bound):
             resp = self.get_arq(arq['uuid'], user='other')
             self.assertEqual(404, resp.status_code, resp.text)
