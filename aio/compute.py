@@ -55,7 +55,7 @@ class ComputeHost:
             self.docker = dockerd.Dockerd(os.path.join(self.dir, 'docker'),
                                           os.path.join(cloud.logs,
                                                        'dockerd-%s.log'
-                                                       % name))
+                                                       % name), name)
         self.docker_url = self.docker.url if own_docker else MACHINE_DOCKER
         self.testbed_root = None
         #: Its resource provider in Placement, which zun-compute creates.

@@ -14,10 +14,13 @@
 
 Each zun-compute takes every container of its Docker engine for its
 own: its state sync moves a container it finds there to its host (Zun's
-``DockerDriver.update_containers_states``).  Two compute hosts on one
-machine therefore need two engines.  This one keeps its data, state and
-socket under the host's directory, and has no default bridge and no
-iptables rules, so it leaves the machine's engine alone.
+``DockerDriver.update_containers_states``).  And it manages a node only
+if the engine's name (``docker info``, the daemon's host name) is its
+``[DEFAULT] host``.  Two compute hosts on one machine therefore need two
+engines, the second in a UTS namespace of its own named after its host.
+This one keeps its data, state and socket under the host's directory,
+and has no default bridge and no iptables rules, so it leaves the
+machine's engine alone.
 """
 
 import json
@@ -30,8 +33,9 @@ from aio import service
 
 
 class Dockerd:
-    def __init__(self, directory, log):
+    def __init__(self, directory, log, hostname):
         self.dir = directory
+        self.hostname = hostname
         self.log = log
         self.socket = os.path.join(directory, 'docker.sock')
         self.url = 'unix://' + self.socket
@@ -44,7 +48,9 @@ class Dockerd:
             # Not the machine's /etc/docker/daemon.json, which may name
             # the machine's socket or data directory.
             json.dump({}, f)
-        self.process = service.Process('dockerd (%s)' % self.dir, [
+        self.process = service.Process('dockerd (%s)' % self.hostname, [
+            'unshare', '--uts', '--', 'sh', '-c', 'hostname "$0" && exec "$@"',
+            self.hostname,
             'dockerd', '--config-file', config, '--host', self.url,
             '--data-root', os.path.join(self.dir, 'data'),
             '--exec-root', os.path.join(self.dir, 'run'),

@@ -19,42 +19,28 @@ values of ``values()`` only.
 
 A page that starts its own cloud with ``tools/aio`` (try-it.rst) runs
 in ``TestPagesWithToolsAio``: its later commands use the ``OS_*``
-settings that ``tools/aio --keep`` printed, as a user pastes them.
-The other pages run on the cloud of ``TestPagesOnTheTestCloud``.
-
-Zun's API does not run in the all-in-one cloud yet, only Zun's compute
-side.  So ``openstack appcontainer`` talks, through a ``container``
-endpoint in Keystone's catalog, to ``_ZunAPI``: a stand-in for zun-api
-that checks the user's token with Keystone and hands the container to
-the cloud's Zun compute manager, as zun-api would through RPC.
-Everything behind it (Cyborg, Placement, Docker) is real.
+settings of the ``openrc`` files ``tools/aio --keep`` wrote, as a user
+who sources them.  The other pages run on the cloud of
+``TestPagesOnTheTestCloud``, where ``openstack appcontainer`` talks to
+the cloud's zun-api.
 """
 
-import http.server
 import json
 import os
 import re
 import shlex
-import threading
 
 import fixtures
-import requests
 import testtools
-from zun.common import context as zun_context
 
 from aio import zun as aio_zun
 from tests import doc_commands
 from tests.aio import base
-from zun_oci_attach import profiles
 
 
 #: Commands the ``demo`` user runs (the others run as ``admin``).
 DEMO = re.compile(r'openstack (appcontainer|accelerator arq|'
                   r'accelerator device profile list)')
-#: Zun's API versions, as Zun 18.0.0 announces them.
-ZUN_VERSIONS = {'versions': [{'id': 'v1', 'status': 'CURRENT',
-                              'min_version': '1.1', 'max_version': '1.40',
-                              'links': []}]}
 
 
 def _user_env():
@@ -77,48 +63,15 @@ def _check(test, command, result):
                          doc_commands.explain(command, result))
 
 
-class _ZunAPI(http.server.BaseHTTPRequestHandler):
-    """Container create and run, and version discovery; see the module
-    docstring.  ``server.test`` is the test case.
-    """
-
-    def log_message(self, *args):
-        pass
-
-    def _reply(self, status, body):
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header('Content-Type', 'application/json')
-        self.send_header('Content-Length', str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def do_GET(self):
-        if self.path.rstrip('/') in ('', '/v1'):
-            self._reply(200, ZUN_VERSIONS)
-        else:
-            self._reply(404, {'message': 'not in this stand-in'})
-
-    def do_POST(self):
-        if not self.path.startswith('/v1/containers'):
-            self._reply(404, {'message': 'not in this stand-in'})
-            return
-        length = int(self.headers.get('Content-Length') or 0)
-        body = json.loads(self.rfile.read(length))
-        try:
-            container = self.server.test.zun_create(
-                self.headers['X-Auth-Token'], body,
-                run='run=true' in self.path)
-        except Exception as e:
-            self.server.test.zun_errors.append(e)
-            self._reply(500, {'message': str(e)})
-            return
-        self._reply(202, {'uuid': container.uuid, 'name': container.name,
-                          'image': container.image,
-                          'command': container.command,
-                          'labels': container.labels,
-                          'status': container.status,
-                          'status_reason': container.status_reason})
+def read_openrc(path):
+    """{OS_*: value} of an ``openrc`` file, as sourcing it sets them."""
+    settings = {}
+    with open(path) as f:
+        for line in f:
+            if line.startswith('export '):
+                key, value = line[len('export '):].strip().split('=', 1)
+                (settings[key],) = shlex.split(value)
+    return settings
 
 
 class TestPagesOnTheTestCloud(base.CloudTestCase):
@@ -132,69 +85,20 @@ class TestPagesOnTheTestCloud(base.CloudTestCase):
         with open(os.path.join(self.home, '.zun', 'zun.conf'), 'w') as f:
             f.write('[oci_attach]\ncdi_spec_dir = %s\n'
                     % self.cloud.cdi_dir)
-        self.zun_created = []
-        self.zun_errors = []
-
-    # -- the stand-in for zun-api ---------------------------------------
-
-    def zun_api(self):
-        """Start the stand-in and list it in Keystone's catalog."""
-        httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), _ZunAPI)
-        httpd.test = self
-        threading.Thread(target=httpd.serve_forever, daemon=True).start()
-        self.addCleanup(httpd.server_close)
-        self.addCleanup(httpd.shutdown)
-        service_id = self.cloud.openstack(
-            'service', 'create', '--name', 'zun', '-f', 'value', '-c', 'id',
-            'container').strip()
-        self.addCleanup(self.cloud.openstack, 'service', 'delete',
-                        service_id)
-        self.cloud.openstack(
-            'endpoint', 'create', '--region',
-            self.cloud.env()['OS_REGION_NAME'], service_id, 'public',
-            'http://127.0.0.1:%d/v1' % httpd.server_port)
-
-    def zun_create(self, token, body, run):
-        """What zun-api and zun-compute do for a container create."""
-        resp = requests.get(
-            self.cloud.env()['OS_AUTH_URL'] + '/auth/tokens',
-            headers={'X-Auth-Token': self.tokens['admin'],
-                     'X-Subject-Token': token}, timeout=30)
-        resp.raise_for_status()
-        info = resp.json()
-        context = zun_context.RequestContext(
-            auth_token=token, auth_token_info=info,
-            project_id=info['token']['project']['id'],
-            user_id=info['token']['user']['id'], is_admin=False)
-        # The one image of this machine (the placeholder's value).
-        self.assertEqual(aio_zun.IMAGE, body['image'])
-        container = self.host.new_container(
-            context, body['command'],
-            device_profiles=body['labels'][profiles.LABEL],
-            name=body.get('name') or 'doc-container')
-        self.zun_created.append((context, container))
-        self.addCleanup(self._remove, context, container)
-        container = self.host.create(context, container)
-        if run:
-            self.host.start(context, container)
-        return container
-
-    def _remove(self, context, container):
-        self.host.delete(context, self.reload(context, container))
-
-    # -- the pages ------------------------------------------------------
 
     def values(self, commands):
         """What the placeholders of ``commands`` stand for here."""
         text = ' '.join(c.text for c in commands)
         values = {
-            'IMAGE': aio_zun.IMAGE,
+            # The one image of this machine, which no registry serves:
+            # Zun must not try to pull it.
+            'IMAGE': '--image-pull-policy ifnotpresent %s' % aio_zun.IMAGE,
             'CMD': 'sh -c %s' % shlex.quote(aio_zun.READ_DEVICES),
             '/etc/cyborg/cyborg.conf': self.cloud.cyborg.conf,
         }
         if 'ARQ_UUID' in text:
             # A container with a bound accelerator request.
-            context, container = self.run_container(self.serial_profile())
+            container = self.run_container(self.serial_profile())
             (arq,) = self.arqs(instance=container.uuid)
             values['ARQ_UUID'] = arq['uuid']
         if 'NAME' in text:
@@ -217,12 +121,19 @@ class TestPagesOnTheTestCloud(base.CloudTestCase):
                                'admin')
             self.assertEqual(204, resp.status_code, resp.text)
 
+    def containers(self):
+        return {c.uuid for c in self.zun().containers.list()}
+
+    def _delete_new_containers(self, before):
+        for ident in self.containers() - before:
+            self.delete_container(ident)
+
     def run_page(self, commands):
-        if any(c.text.startswith('openstack appcontainer')
-               for c in commands):
-            self.zun_api()
         self.addCleanup(self._delete_new_profiles, self.profile_names())
+        # Removed before the profiles they use.
+        self.addCleanup(self._delete_new_containers, self.containers())
         values = self.values(commands)
+        before = self.containers()
         envs = {user: dict(_user_env(), HOME=self.home,
                            **self.cloud.env(user))
                 for user in ('admin', 'demo')}
@@ -231,14 +142,11 @@ class TestPagesOnTheTestCloud(base.CloudTestCase):
             result = doc_commands.run(
                 doc_commands.substitute(command.text, values), envs[user])
             _check(self, command, result)
-            self.assertEqual([], self.zun_errors,
-                             doc_commands.explain(command, result))
-        # Each container asked for a serial adapter and read it.
-        for _context, container in self.zun_created:
-            status, out = self.host.output(container)
-            self.assertEqual(0, status, out)
-            read = list(aio_zun.parse_read(out))
-            self.assertEqual(1, len(read), out)
+        # Each container the page ran asked for a serial adapter and
+        # read it.
+        for ident in self.containers() - before:
+            read = list(aio_zun.parse_read(self.output(ident)))
+            self.assertEqual(1, len(read), read)
             self.assertIn(read[0], self.kit.nodes.values())
 
 
@@ -255,20 +163,6 @@ class TestPagesWithToolsAio(testtools.TestCase):
             doc_commands.run('./tools/aio --teardown %s'
                              % shlex.quote(self.workdir), _user_env())
 
-    @staticmethod
-    def printed_settings(out):
-        """{user: {OS_*: value}} from what ``tools/aio --keep`` printed."""
-        settings, user = {}, None
-        for line in out.splitlines():
-            heading = re.match(r'# As (\w+):$', line)
-            if heading:
-                user = heading.group(1)
-                settings[user] = {}
-            elif user and line.startswith('export '):
-                key, value = line[len('export '):].split('=', 1)
-                (settings[user][key],) = shlex.split(value)
-        return settings
-
     def run_page(self, commands):
         self.addCleanup(self._teardown_left)
         values = {'/tmp/aio': shlex.quote(self.workdir)}
@@ -277,14 +171,29 @@ class TestPagesWithToolsAio(testtools.TestCase):
             env = _user_env()
             if command.text.startswith('openstack'):
                 user = 'demo' if DEMO.match(command.text) else 'admin'
-                self.assertIn(user, settings, 'no OS_* settings printed '
-                              'before %s:%d' % (command.path, command.line))
+                self.assertIn(user, settings, 'no openrc written before '
+                              '%s:%d' % (command.path, command.line))
                 env.update(settings[user])
             result = doc_commands.run(
                 doc_commands.substitute(command.text, values), env)
             _check(self, command, result)
+            if command.text.startswith('openstack appcontainer logs'):
+                # The container read its device: a node, then bytes.
+                lines = result.stdout.split()
+                self.assertTrue(any(w.startswith('/dev/') for w in lines),
+                                result.stdout)
+                self.assertTrue(any(re.fullmatch('[0-9a-f]{2}', w)
+                                    for w in lines), result.stdout)
             if '--keep' in command.text:
-                settings = self.printed_settings(result.stdout)
+                # What a user gets by sourcing the files, as the page
+                # says.
+                settings = {
+                    'admin': read_openrc(os.path.join(self.workdir,
+                                                      'openrc')),
+                    'demo': read_openrc(os.path.join(self.workdir,
+                                                     'openrc-demo'))}
+                self.assertIn('. %s/openrc-demo' % self.workdir,
+                              result.stdout)
             elif '--teardown' in command.text:
                 settings = {}
                 self.assertFalse(os.path.exists(self.workdir))

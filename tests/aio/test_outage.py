@@ -10,16 +10,21 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""A container force-deleted while the real Cyborg API is down."""
+"""Services that stop at the wrong moment, on the all-in-one cloud."""
 
+import time
 
-from zun import objects
-from zun.common import exception
+from zunclient import exceptions as zun_exc
 
 from tests.aio import base
 
 
-class TestCyborgOutage(base.CloudTestCase):
+#: Bounds the wait for zun-compute's clean-up; not a performance
+#: assertion.
+PATIENCE = 120
+
+
+class TestOutages(base.CloudTestCase):
     DB = 'sqlite'
 
     def _stop_cyborg_api(self):
@@ -34,38 +39,72 @@ class TestCyborgOutage(base.CloudTestCase):
         (arq,) = self.arqs(instance=container.uuid)
         return arq['device_rp_uuid']
 
+    def _restart_zun_compute(self):
+        """Restart the first host's zun-compute; it syncs the state of
+        its containers as it starts (Zun's periodic state sync runs at
+        once), as after a crash.
+        """
+        process = self.cloud.zun.computes[self.cloud.host]
+        process.stop()
+        self.cloud._started(process.start())
+
+    def wait(self, what, condition):
+        deadline = time.monotonic() + PATIENCE
+        while not condition():
+            if time.monotonic() > deadline:
+                self.fail('%s: not within %d seconds' % (what, PATIENCE))
+            time.sleep(0.5)
+
     def test_the_device_of_a_forced_delete_comes_back(self):
         profile = self.serial_profile()
-        context = self.host.context('demo')
-        first = self.new_container(context, profile)
-        self.host.create(context, first)
+        first = self.run_container(profile)
         dead = self._provider_of(first)
 
+        # The admin forces the delete while Cyborg cannot release the
+        # device: Zun forgets the container and its allocations.
         self._stop_cyborg_api()
-        # What Zun's _do_container_delete does with force (its resource
-        # tracker left out): swallow the driver's error, drop the
-        # container's allocations, forget the container.
-        self.assertRaises(exception.ZunException,
-                          self.host.manager.driver.delete, context, first,
-                          True)
-        self.host.manager.reportclient.delete_allocation_for_container(
-            context, first.uuid)
-        first.destroy(context)
+        self.zun('admin').containers.delete(first.uuid, force=True)
+        self.wait('the forced delete', lambda: self._gone(first.uuid))
         self._start_cyborg_api()
         self.assertEqual([first.uuid],
                          [a['instance_uuid'] for a in self.arqs()])
 
-        # Placement says the device is free; Cyborg still binds it.
-        second = self.new_container(context, profile)
-        self.host.create(context, second)
+        # Placement says the device is free; Cyborg still binds it, so
+        # the next container gets another one.
+        second = self.run_container(profile)
         self.assertNotEqual(dead, self._provider_of(second))
 
-        # Zun's periodic state sync, also run when zun-compute starts.
-        self.host.manager.sync_container_state(None)
-        self.assertEqual([second.uuid],
-                         [a['instance_uuid'] for a in self.arqs()])
+        # zun-compute's state sync (also run when it starts) releases
+        # the device of the container that is gone.
+        self._restart_zun_compute()
+        self.wait('the release of the forced delete\'s device',
+                  lambda: [a['instance_uuid'] for a in self.arqs()] ==
+                  [second.uuid])
         self.assertEqual(1, sum(h['in_use'] for h in
                                 self.attach_handles().values()))
-        self.assertRaises(exception.ContainerNotFound,
-                          objects.Container.get_by_uuid, context,
-                          first.uuid)
+
+    def _gone(self, ident):
+        try:
+            self.zun('admin').containers.get(ident)
+        except zun_exc.NotFound:
+            return True
+        return False
+
+    def test_restart_of_zun_compute_mid_create_leaks_nothing(self):
+        """zun-compute stops while a container asking for a device is
+        being created; once it is back and the container deleted, no
+        accelerator request or allocation is left.
+        """
+        profile = self.serial_profile()
+        container = self.run_container(profile, wait=())
+        process = self.cloud.zun.computes[self.cloud.host]
+        process.stop()
+        self.cloud._started(process.start())
+        final = self.wait_status(container.uuid,
+                                 ('Running', 'Error', 'Created', 'Stopped'))
+        self.delete_container(container.uuid, user='admin'
+                              if final.status == 'Error' else 'demo')
+        self.wait('no accelerator request of the deleted container',
+                  lambda: self.arqs(instance=container.uuid) == [])
+        self.assertEqual({}, self.device_allocations(container.uuid))
+        self.assertEqual(0, self.used())
