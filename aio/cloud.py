@@ -524,6 +524,11 @@ def _remove_zun_leftovers(state, progress):
                 if result.returncode == 0:
                     progress('removed the Docker %s %s of %s'
                              % (kind, ident[:12], host))
+                elif url != compute_mod.MACHINE_DOCKER and \
+                        'Cannot connect' in result.stderr:
+                    # A host's own engine, stopped: what it held goes
+                    # with the work directory.
+                    break
                 elif 'No such' not in result.stderr and \
                         'not found' not in result.stderr:
                     errors.append('docker %s rm %s: %s' % (
