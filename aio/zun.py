@@ -58,7 +58,7 @@ DEVICE_PATHS = {
                  DEVICE_PROFILES_VERSION),
 }
 #: The one switch between them.
-DEVICE_PATH = 'docker_oci'
+DEVICE_PATH = 'attacher'
 #: Zun's network driver on the compute hosts (``[network] driver``):
 #: Kuryr's libnetwork plugin turns Neutron ports into Docker networks.
 NETWORK_DRIVER = 'kuryr'
