@@ -33,6 +33,7 @@ points.
 """
 
 import dataclasses
+import errno
 import json
 import os
 import stat
@@ -131,7 +132,10 @@ class OCIAttacher(_Base):
                   'The container was not started')
         labels = (docker_container_info.get('Config') or {}).get(
             'Labels') or {}
-        if not check_nodes(labels, action):
+        # The state sync looks only at containers without a task; a
+        # reboot's has one, and Docker resolves the paths again then.
+        if not check_nodes(labels, action,
+                           running=running and not container.task_state):
             # Devices of another attacher, or given before the record
             # existed.
             LOG.debug('Container %s has no record of OCI device nodes to '
@@ -192,6 +196,10 @@ def _combine(accel_requests, policy):
         raise DeviceRefused(profile=_names(accel_requests), error=e) from e
 
 
+#: What ``_node`` says of a path where nothing is.
+_MISSING = [os.strerror(errno.ENOENT).lower()]
+
+
 def _node(path):
     """``[type, major, minor]`` of the node at ``path`` now."""
     try:
@@ -243,13 +251,21 @@ def _translate_record(handles):
     return _device_nodes(_combine(bound, _OneSpecRead(policy)))
 
 
-def check_nodes(labels, action):
+def check_nodes(labels, action, running=False):
     """Raise DeviceChanged unless every node is as checked at create.
 
     ``labels`` are the Docker container's labels; ``action`` starts the
-    message's second sentence (what was done about it).  Returns False
-    when the container has no record (created without devices or before
-    the record existed), True when the nodes are unchanged.
+    message's second sentence (what was done about it).  ``running``:
+    the container runs and is not being started again (the state sync).
+    Its own copies of the nodes keep the numbers they were created with,
+    so a node missing from the host (its device unplugged, perhaps
+    plugged back under another name) is no reason to stop it; a node at
+    a recorded path that is now another device is (Docker may have
+    restarted it with that one).  Before a start or a reboot, when
+    Docker resolves the paths again, a missing node is refused too, and
+    so is a CDI spec naming other nodes.  Returns False when the
+    container has no record (created without devices or before the
+    record existed), True when the nodes are acceptable.
     """
     if NODES_LABEL not in labels:
         return False
@@ -260,7 +276,7 @@ def check_nodes(labels, action):
         raise DeviceChanged(changes='the record of its devices is '
                             'unreadable', action=action) from None
     changes = []
-    if record.get('cdi'):
+    if record.get('cdi') and not running:
         # The engine reads the CDI spec again at each start.
         try:
             now = _translate_record(record['cdi'])
@@ -271,9 +287,10 @@ def check_nodes(labels, action):
                 ', '.join(sorted(now)), ', '.join(sorted(nodes))))
     for path, node in sorted(nodes.items()):
         current = _node(path)
-        if current != node:
-            changes.append('%s is %s, was %s' % (path, _describe(current),
-                                                 _describe(node)))
+        if current == node or (running and current == _MISSING):
+            continue
+        changes.append('%s is %s, was %s' % (path, _describe(current),
+                                             _describe(node)))
     if changes:
         raise DeviceChanged(changes='; '.join(changes), action=action)
     return True

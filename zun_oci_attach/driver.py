@@ -290,7 +290,8 @@ class DockerOCIDriver(docker_driver.DockerDriver):
                     not _has_devices(container)):
                 continue
             try:
-                _check_nodes(container, 'The container was stopped')
+                _check_nodes(container, 'The container was stopped',
+                             running=True)
             except DeviceChanged as e:
                 LOG.warning('Stopping container %(uuid)s: %(error)s',
                             {'uuid': container.uuid, 'error': e})
@@ -356,12 +357,14 @@ def _claims_devices(container):
         return False
 
 
-def _check_nodes(container, action):
-    """Raise DeviceChanged unless every node is as checked at create."""
+def _check_nodes(container, action, running=False):
+    """Raise DeviceChanged unless the nodes are acceptable (see
+    ``attacher.check_nodes``: ``running`` for the state sync).
+    """
     with docker_utils.docker_client() as docker:
         info = docker.inspect_container(container.container_id)
     labels = (info.get('Config') or {}).get('Labels') or {}
-    if not attacher.check_nodes(labels, action):
+    if not attacher.check_nodes(labels, action, running=running):
         LOG.warning('Container %s was created without a record of its '
                     'device nodes (before this check existed); they are '
                     'not checked', container.uuid)

@@ -342,3 +342,35 @@ class TestZunRefusesASwappedNode(AttacherTestCase):
         self.assertTrue(self._running())
         self.manager.sync_container_state(None)
         self.assertRefused('Stopped', 'The container was stopped')
+
+    def test_state_sync_keeps_a_container_whose_device_was_unplugged(self):
+        # The device left (a re-plug gives it another name): the running
+        # container's own node keeps its numbers, which nobody else has.
+        os.unlink(self.node)
+        self.manager.sync_container_state(None)
+        self.assertTrue(self._running())
+        container = self.reload(self.container)
+        self.assertEqual(('Running', None),
+                         (container.status, container.status_reason))
+
+    def test_reboot_refuses_a_missing_node(self):
+        os.unlink(self.node)
+        self.manager._do_container_reboot(self.context, self.container, 1)
+        container = self.reload(self.container)
+        self.assertFalse(self._running())
+        self.assertEqual('Stopped', container.status)
+        self.assertIn('%s is no such file or directory, was c 10:183'
+                      % self.node, container.status_reason)
+
+    def test_start_refuses_a_missing_node(self):
+        self._stop()
+        os.unlink(self.node)
+        self.assertRaises(attacher.DeviceChanged,
+                          self.manager._do_container_start, self.context,
+                          self.container)
+        container = self.reload(self.container)
+        self.assertFalse(self._running())
+        self.assertIn('%s is no such file or directory, was c 10:183'
+                      % self.node, container.status_reason)
+        self.assertIn('The container was not started',
+                      container.status_reason)

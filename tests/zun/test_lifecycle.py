@@ -602,6 +602,26 @@ class TestRestartAfterNodeSwap(base.ComputeHostTestCase):
         self.manager.sync_container_state(None)
         self.assertRefused('Stopped')
 
+    def test_state_sync_keeps_a_container_whose_device_was_unplugged(self):
+        # The device left (a re-plug gives it another name): the running
+        # container's own node keeps its numbers, which nobody else has.
+        os.unlink(self.node)
+        self.manager.sync_container_state(None)
+        self.assertTrue(self._running())
+        container = self.reload(self.container)
+        self.assertEqual(('Running', None),
+                         (container.status, container.status_reason))
+
+    def test_start_refuses_a_missing_node(self):
+        self._stop()
+        os.unlink(self.node)
+        self.assertRaises(exception.ZunException, self.start, self.container)
+        container = self.reload(self.container)
+        self.assertFalse(self._running())
+        self.assertEqual('Error', container.status)
+        self.assertIn('%s is no such file or directory, was c 10:183'
+                      % self.node, container.status_reason)
+
     def test_a_label_from_the_user_does_not_replace_the_record(self):
         self.manager.driver.delete(self.context, self.container, True)
         container = self.new_container('serial')
