@@ -24,17 +24,26 @@ traits our driver reports (``OWNER_CYBORG``,
 ``GET /allocation_candidates`` is timed, from the client, as Zun would
 send it for a container of 1 VCPU, 512 MB and 10 GB (``--disk 10``):
 
-(a) without device profiles: stock Zun, microversion 1.31 (its
+(a) without device profiles: as stock Zun, microversion 1.31 (its
     ``INTREE_AC_VERSION``), ``limit=1000`` (``[scheduler]
-    max_placement_results``);
-(a') the same at 1.36, which tells the cost of the groups in (b) and
+    max_placement_results``), the compute nodes of disabled services
+    excluded by a forbidden trait;
+(a') the same at 1.34, which tells the cost of the groups in (b) and
      (c) apart from that of the newer microversion;
-(b) with a device profile of one group (a camera with that USB model):
-    as ChameleonCloud's Cyborg-era Zun asked, one granular group per
-    profile group, suffix ``_device_profile_<name>_<index>``,
-    ``group_policy=none``, at 1.36 (answers carry ``mappings``, which
-    tell Zun which device provider satisfied which group);
+(b) with a device profile of one group (a camera with that USB model),
+    as the patched Zun asks (tools/zun-patches/0005): one granular
+    group per profile group, requester id ``device_profile_<p>_<g>``
+    (suffix ``_device_profile_0_0``), ``group_policy=none``, at 1.34
+    (``MAPPINGS_AC_VERSION``: answers carry ``mappings``, which tell the
+    scheduler which device provider satisfied which group);
 (c) with a profile of two groups (a camera and an FTDI serial adapter).
+
+The requests are built by Zun's own scheduler code, as zun-api builds
+them: the profiles' groups by ``zun.common.cyborg.request_groups`` from
+Cyborg's profile documents, the forbidden trait of disabled compute
+services by Zun's request filter, the query by
+``zun.scheduler.utils.resources_from_request_spec`` and the
+microversion as ``SchedulerReportClient`` picks it.
 
 Each is sent ``ROUNDS`` times, interleaved (a, a', b, c and a floor
 request, the order turning every round), after one warm-up round; the
@@ -42,8 +51,8 @@ floor is an authenticated ``GET`` of one provider, which costs the same
 HTTP, token and policy work without a candidate search.  Then half the
 devices get consumers that hold them (and 1 VCPU, 512 MB, 10 GB on their
 host, as a Zun container would), so the searches skip used providers,
-and the rounds run again.  The candidates each answer holds are checked against
-the expected numbers, so that a fast but empty answer cannot pass for a
+and the rounds run again.  The candidates each answer holds are checked
+against the expected numbers, so that a fast but empty answer cannot pass for a
 result.
 
 Reports p50/p95 of the time the client waits, in ms, and the median
@@ -52,6 +61,10 @@ the time waited grows with whatever else this machine runs, the CPU
 time much less); and, per phase, the ratios of each to (a) in the same
 rounds.  Everything the run creates (services, databases, its work
 directory) is removed at the end; on an error the logs are kept.
+
+Keystone and Placement are started by a local ``ControlPlane`` built on
+aio's service classes: ``aio.cloud.Cloud`` cannot start only those two
+(see /work/coord/requests-schedbench.md).
 
     .venv/bin/python -m benchmarks.scheduling [--db sqlite|mariadb]
         [--hosts N] [--rounds N]
@@ -68,6 +81,13 @@ import uuid
 from concurrent import futures
 from urllib import parse
 
+from zun import objects as zun_objects
+from zun.common import consts as zun_consts
+from zun.common import cyborg as zun_cyborg
+from zun.scheduler import request_filter as zun_request_filter
+from zun.scheduler import utils as zun_sched_utils
+from zun.scheduler.client import report as zun_report
+
 from aio import db as db_mod
 from aio import keystone as keystone_mod
 from aio import placement as placement_mod
@@ -82,13 +102,6 @@ ROUNDS = 30
 #: Hosts written to Placement at once on MariaDB.
 POPULATE_WORKERS = 4
 
-#: Zun's ``INTREE_AC_VERSION`` (zun/scheduler/client/report.py).
-ZUN_VERSION = '1.31'
-#: The Cyborg-era Zun fork's ``MAPPINGS_AC_VERSION``; ``mappings`` in the
-#: answer need 1.34, string group suffixes 1.33.
-PROFILE_VERSION = '1.36'
-#: ``[scheduler] max_placement_results`` (Zun's default).
-LIMIT = 1000
 #: A container of 1 VCPU, 512 MB (Zun's defaults) and ``--disk 10``.
 CONTAINER = {'VCPU': 1, 'MEMORY_MB': 512, 'DISK_GB': 10}
 
@@ -127,35 +140,42 @@ def device_traits(device_class, vid, pid):
     return sorted(traits)
 
 
-def query(profile=None, groups=()):
-    """The ``GET /allocation_candidates`` URL Zun sends for a container,
-    with the device profile ``profile`` of ``groups`` (see CAMERA_GROUP)
-    if given.
+def query(groups=()):
+    """(microversion, ``GET /allocation_candidates`` URL) that the
+    patched Zun sends for a container of ``CONTAINER`` asking for a
+    device profile of ``groups`` (see CAMERA_GROUP) if any.
     """
-    params = [('limit', str(LIMIT)),
-              ('resources', ','.join('%s:%d' % item
-                                     for item in sorted(CONTAINER.items())))]
+    # What zun-api puts into the scheduler's extra specs.
+    extra_spec = {'hints': None, 'pci_requests': None,
+                  'availability_zone': None, 'requested_host': None}
     if groups:
-        params.append(('group_policy', 'none'))
-    for index, (device_class, trait) in enumerate(groups):
-        suffix = '_device_profile_%s_%d' % (profile, index)
-        params += [('resources' + suffix,
-                    '%s:1' % naming.resource_class(device_class)),
-                   ('required' + suffix, trait)]
-    return '/allocation_candidates?' + parse.urlencode(sorted(params))
+        profile = {'name': 'bench', 'groups': [
+            {'resources:%s' % naming.resource_class(device_class): '1',
+             'trait:%s' % trait: 'required'}
+            for device_class, trait in groups]}
+        extra_spec['requested_resources'] = zun_cyborg.request_groups(
+            [profile])
+        extra_spec['group_policy'] = 'none'
+    zun_request_filter.process_reqspec(None, extra_spec)
+    container = zun_objects.Container(cpu=CONTAINER['VCPU'],
+                                      memory=str(CONTAINER['MEMORY_MB']),
+                                      disk=CONTAINER['DISK_GB'])
+    resources = zun_sched_utils.resources_from_request_spec(
+        None, container, extra_spec)
+    version = (zun_report.MAPPINGS_AC_VERSION
+               if resources.has_requester_groups()
+               else zun_report.INTREE_AC_VERSION)
+    return version, '/allocation_candidates?' + resources.to_querystring()
 
 
 #: label -> (microversion, URL, device classes asked for).
 REQUESTS = {
-    '(a) no device profile': (ZUN_VERSION, query(), ()),
-    "(a') the same, at 1.36": (PROFILE_VERSION, query(), ()),
-    '(b) one profile group': (PROFILE_VERSION,
-                              query('bench-camera', [CAMERA_GROUP]),
-                              ('camera',)),
-    '(c) two profile groups': (PROFILE_VERSION,
-                               query('bench-kit',
-                                     [CAMERA_GROUP, SERIAL_GROUP]),
-                               ('camera', 'serial')),
+    '(a) no device profile': query() + ((),),
+    "(a') the same, at 1.34": (zun_report.MAPPINGS_AC_VERSION,
+                               query()[1], ()),
+    '(b) one profile group': query([CAMERA_GROUP]) + (('camera',),),
+    '(c) two profile groups': query([CAMERA_GROUP, SERIAL_GROUP]) +
+    (('camera', 'serial'),),
 }
 FLOOR = 'floor: GET one provider'
 BASE = '(a) no device profile'
@@ -233,8 +253,10 @@ class Fleet:
         self.held = set()
         for rc in sorted({naming.resource_class(d[0]) for d in DEVICES}):
             client.put('/resource_classes/%s' % rc)
+        # Zun's scheduler makes its own traits before its first request.
         for trait in sorted({t for d in DEVICES for t in device_traits(*d)
-                             if t.startswith('CUSTOM_')}):
+                             if t.startswith('CUSTOM_')} |
+                            set(zun_consts.CUSTOM_TRAITS)):
             client.put('/traits/%s' % trait)
         with futures.ThreadPoolExecutor(workers) as pool:
             #: Per host: (compute node uuid, {device class: [provider
@@ -346,7 +368,8 @@ def measure(client, fleet, rounds, clock):
     node = fleet.hosts[0][0]
     arms = [(label, version, url, classes)
             for label, (version, url, classes) in REQUESTS.items()]
-    arms.append((FLOOR, PROFILE_VERSION, '/resource_providers/%s' % node,
+    arms.append((FLOOR, zun_report.MAPPINGS_AC_VERSION,
+                 '/resource_providers/%s' % node,
                  None))
     results = {label: {'times': [], 'cpu': []} for label, *_ in arms}
     for r in range(rounds + 1):
@@ -389,7 +412,7 @@ def print_phase(title, results):
                   figures[1] / _ms(base['times'], 95),
                   figures[2] / _ms(base['cpu'], 50))
         version = (REQUESTS[label][0] if label in REQUESTS
-                   else PROFILE_VERSION)
+                   else zun_report.MAPPINGS_AC_VERSION)
         print('  %-24s %5s %5s %6.1f %7.1f %7.1f %6.1f  %5.2f %5.2f %5.2f'
               % ((label, version, result.get('candidates', '-'),
                   result['bytes'] / 1024) + figures + ratios))

@@ -12,13 +12,14 @@
 
 """benchmarks/scheduling.py asks real Placement what it claims to ask.
 
-On real Keystone and Placement (SQLite) with a small fleet: the request
-without profiles is the one Zun's own scheduler code builds; the
-profile requests are answered with device providers of the asked class
-and trait, mapped to their groups; once half the devices are held, no
-candidate offers a held one.  Then the benchmark's command runs on two
-hosts and one round, and must leave nothing behind.  No timings are
-asserted.
+On real Keystone and Placement (SQLite) with a small fleet: the requests
+are named as the patched Zun names them (tools/zun-patches/0005: stock
+Zun's request without profiles, one ``_device_profile_<p>_<g>`` group
+per profile group at 1.34); the profile requests are answered with
+device providers of the asked class and trait, mapped to their groups;
+once half the devices are held, no candidate offers a held one.  Then
+the benchmark's command runs on two hosts and one round, and must leave
+nothing behind.  No timings are asserted.
 """
 
 import contextlib
@@ -29,9 +30,6 @@ import tempfile
 from urllib import parse
 
 from oslotest import base as oslo_base
-from zun import objects
-from zun.scheduler import utils as zun_sched_utils
-from zun.scheduler.client import report as zun_report
 
 from benchmarks import scheduling
 
@@ -94,19 +92,38 @@ class SchedulingBenchmarkTest(oslo_base.BaseTestCase):
                     candidate['allocations'][device]['resources'])
 
     def test_plain_request_is_zuns_own(self):
-        # What Zun's scheduler builds for a container of 1 CPU, 512 MB
-        # and 10 GB with no extra specs.
-        container = objects.Container(cpu=1.0, memory='512', disk=10)
-        zun_query = zun_sched_utils.resources_from_request_spec(
-            None, container, {}).to_querystring()
+        # What stock Zun's scheduler asks for a container of 1 CPU,
+        # 512 MB and 10 GB with no extra specs, on enabled hosts only.
         version, url, _classes = scheduling.REQUESTS[scheduling.BASE]
-        self.assertEqual('/allocation_candidates?' + zun_query, url)
-        self.assertEqual(zun_report.INTREE_AC_VERSION, version)
+        self.assertEqual('1.31', version)
+        self.assertEqual(
+            {'limit': ['1000'],
+             'required': ['!CUSTOM_ZUN_COMPUTE_STATUS_DISABLED'],
+             'resources': ['DISK_GB:10,MEMORY_MB:512,VCPU:1']},
+            parse.parse_qs(url.split('?', 1)[1]))
         answer = self._candidates(scheduling.BASE)
         self.assertEqual(
             sorted(node for node, _devices in self.fleet.hosts),
             sorted(rp for c in answer['allocation_requests']
                    for rp in c['allocations']))
+
+    def test_profile_groups_are_named_as_zun_names_them(self):
+        # Requester id device_profile_<profile>_<group>, at 1.34.
+        for label, suffixes in (
+                ('(b) one profile group', ['_device_profile_0_0']),
+                ('(c) two profile groups', ['_device_profile_0_0',
+                                            '_device_profile_0_1'])):
+            version, url, _classes = scheduling.REQUESTS[label]
+            query = parse.parse_qs(url.split('?', 1)[1])
+            self.assertEqual('1.34', version)
+            self.assertEqual(['none'], query['group_policy'])
+            self.assertEqual(suffixes, sorted(
+                k[len('resources'):] for k in query
+                if k.startswith('resources_')))
+            answer = self._candidates(label)
+            self.assertEqual(
+                sorted(suffixes + ['']),
+                sorted(answer['allocation_requests'][0]['mappings']))
 
     def test_profiles_map_to_free_devices(self):
         for label in ('(b) one profile group', '(c) two profile groups'):
