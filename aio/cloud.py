@@ -91,7 +91,7 @@ class Cloud:
         self._state = {'workdir': self.workdir, 'db': db, 'databases': [],
                        'pgids': [], 'names': {}, 'vhost': None,
                        'nodes': [], 'containers': [], 'zun_db': None,
-                       'engines': {}, 'kuryr': None}
+                       'engines': {}, 'kuryr': None, 'hosts': {}}
 
     @property
     def first(self):
@@ -237,6 +237,7 @@ class Cloud:
         host = compute_mod.ComputeHost(self, name, own_docker=True)
         self.hosts[name] = host
         self._state['engines'][name] = host.docker_url
+        self._state['hosts'][name] = host.record
         self._save()
         return host.start(kit)
 
@@ -307,6 +308,9 @@ class Cloud:
         service.stop_groups(
             {pgid: names.get(str(pgid), 'a service')
              for pgid in reversed(state['pgids'])}, progress=progress)
+        for _name, record in sorted(state.get('hosts', {}).items()):
+            # Their engines stopped: what they leave on the machine.
+            errors += compute_mod.ComputeHost.teardown(record, progress)
         if state['databases']:
             progress('dropping the MariaDB databases %s'
                      % ', '.join(state['databases']))
@@ -325,7 +329,7 @@ class Cloud:
         emulated_mod.remove_nodes(state['nodes'])
         # Done once: a second teardown only retries what failed.
         state.update(containers=[], pgids=[], names={}, nodes=[],
-                     zun_db=None, kuryr=None)
+                     zun_db=None, kuryr=None, hosts={})
         if not any(e.startswith('rabbitmq') for e in errors):
             state['vhost'] = None
         if not any(e.startswith('aio_') for e in errors):

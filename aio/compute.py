@@ -15,8 +15,11 @@
 Each host has a name of its own (Zun's ``[DEFAULT] host``, the name of
 its resource provider in Placement, Cyborg's agent host), its own CDI
 spec directory, and, when emulated, its own umockdev testbed and device
-nodes.  The cloud's first host uses the machine's Docker engine; every
-other one runs its own (see ``aio.dockerd``).
+nodes.  The cloud's first host uses the machine's Docker engine and the
+cloud's Kuryr; every other one runs its own engine (see ``aio.dockerd``)
+and its own Kuryr in that engine's namespaces.  What such a host leaves
+on the machine is in ``ComputeHost.record``; ``ComputeHost.teardown``
+removes it once its processes are stopped.
 """
 
 import json
@@ -29,6 +32,7 @@ import docker
 
 from aio import dockerd
 from aio import emulated as emulated_mod
+from aio import kuryr as kuryr_mod
 from aio import rootfs
 from aio import service
 
@@ -51,11 +55,16 @@ class ComputeHost:
         self.dir = os.path.join(cloud.workdir, 'hosts', name)
         self.cdi_dir = os.path.join(self.dir, 'cdi')
         self.docker = None
+        #: Its own Kuryr, with its own engine.
+        self.kuryr = None
         if own_docker:
-            self.docker = dockerd.Dockerd(os.path.join(self.dir, 'docker'),
-                                          os.path.join(cloud.logs,
-                                                       'dockerd-%s.log'
-                                                       % name), name)
+            self.docker = dockerd.Dockerd(
+                os.path.join(self.dir, 'docker'),
+                os.path.join(cloud.logs, 'dockerd-%s.log' % name), name,
+                dockerd.bridge_name(cloud.id, len(cloud.hosts)))
+            self.kuryr = kuryr_mod.Kuryr(
+                self.dir, cloud.logs, cloud.keystone, cloud.id,
+                engine=self.docker, lock_dir=cloud.kuryr.lock_dir)
         self.docker_url = self.docker.url if own_docker else MACHINE_DOCKER
         self.testbed_root = None
         #: Its resource provider in Placement, which zun-compute creates.
@@ -67,6 +76,23 @@ class ComputeHost:
         #: Each real node of a plugged emulated device -> (peripheral
         #: class, the host device whose numbers it has).
         self.backing = {}
+
+    @property
+    def record(self):
+        """What a host with its own engine leaves on the machine, for
+        ``teardown``; None for the first host.
+        """
+        if self.docker is None:
+            return None
+        return {'docker': self.docker.record, 'kuryr': self.kuryr.record}
+
+    @staticmethod
+    def teardown(record, progress=None):
+        """Remove what ``record`` names, once the host's processes are
+        stopped; returns the problems met.
+        """
+        return (kuryr_mod.Kuryr.teardown(record['kuryr'], progress) +
+                dockerd.Dockerd.teardown(record['docker'], progress))
 
     @property
     def agent(self):
@@ -87,6 +113,9 @@ class ComputeHost:
             with cloud.step('Docker engine of %s' % self.name):
                 self.docker.setup()
                 self.docker.start(cloud._started)
+            with cloud.step('Kuryr of %s' % self.name):
+                self.kuryr.setup()
+                self.kuryr.start(cloud._started)
         else:
             with docker.APIClient(base_url=self.docker_url) as client:
                 rootfs.ensure_image(client)
@@ -177,7 +206,7 @@ class ComputeHost:
         """Its running services, for ``service.stop_processes``."""
         found = [self.agent, self.zun_compute]
         if self.docker is not None:
-            found.append(self.docker.process)
+            found += [self.docker.process, self.kuryr.process]
         return [p for p in found if p is not None]
 
     def detach(self):

@@ -24,6 +24,12 @@ Neutron's ``edge_bridge`` driver binds ports with vif_type "bridge";
 this cloud's bindir holds a "bridge" script that runs
 ``edge_channels.host.vif`` with the cloud's bridge prefix.
 
+A compute host with a Docker engine of its own (``aio.dockerd``) has
+its own Kuryr, in that engine's mount and UTS namespaces: it answers on
+the engine's plugin directory and binds ports to the host's name (Kuryr
+sets ``binding:host_id`` to its host name).  It shares the cloud's
+Neutron, bridge prefix and bridge lock.
+
 What a cloud leaves on the host is in ``Kuryr.record`` (JSON); ``stop``
 removes it, and so does ``Kuryr.teardown(record)`` once the cloud is
 gone.
@@ -85,19 +91,28 @@ def activated(path):
 class Kuryr:
     """kuryr-libnetwork under uWSGI, as Keystone user ``user`` (which
     needs the ``service`` role: Kuryr sets ``binding:host_id``).
+
+    It serves the machine's Docker engine, or ``engine`` (an
+    ``aio.dockerd.Dockerd``, started), in whose namespaces it then runs;
+    such a Kuryr takes the bridge lock directory ``lock_dir`` of the
+    cloud's.
     """
 
-    def __init__(self, workdir, logs, keystone, cloud_id, user='kuryr'):
+    def __init__(self, workdir, logs, keystone, cloud_id, user='kuryr',
+                 engine=None, lock_dir=None):
         self.dir = os.path.join(workdir, 'kuryr')
-        self.log = os.path.join(logs, 'kuryr.log')
+        self.engine = engine
+        self.log = os.path.join(logs, 'kuryr.log' if engine is None else
+                                'kuryr-%s.log' % engine.hostname)
         self.keystone = keystone
         self.user = user
         self.name = plugin_name(cloud_id)
         self.bridge_prefix = bridge_prefix(cloud_id)
-        self.socket_path = os.path.join(PLUGIN_DIR, self.name + '.sock')
+        self.plugin_dir = PLUGIN_DIR if engine is None else engine.plugin_dir
+        self.socket_path = os.path.join(self.plugin_dir, self.name + '.sock')
         self.conf = os.path.join(self.dir, 'kuryr.conf')
         self.bindir = os.path.join(self.dir, 'bin')
-        self.lock_dir = os.path.join(self.dir, 'locks')
+        self.lock_dir = lock_dir or os.path.join(self.dir, 'locks')
         self.process = None
 
     @property
@@ -105,11 +120,12 @@ class Kuryr:
         """What this Kuryr leaves on the host, for ``teardown``."""
         return {'plugin': self.name, 'socket': self.socket_path,
                 'bridge_prefix': self.bridge_prefix,
-                'lock_dir': self.lock_dir}
+                'lock_dir': self.lock_dir,
+                'docker': None if self.engine is None else self.engine.url}
 
     def setup(self):
         for path in (self.dir, self.bindir, self.lock_dir):
-            os.makedirs(path)
+            os.makedirs(path, exist_ok=path == self.lock_dir)
         script = os.path.join(self.bindir, VIF_TYPE)
         with open(script, 'w') as f:
             f.write('#!/bin/sh\n'
@@ -133,7 +149,7 @@ class Kuryr:
                         'process_external_connectivity': 'false'},
             'neutron': neutron,
         })
-        os.makedirs(PLUGIN_DIR, mode=0o700, exist_ok=True)
+        os.makedirs(self.plugin_dir, mode=0o700, exist_ok=True)
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             listener.bind(self.socket_path)
@@ -145,6 +161,9 @@ class Kuryr:
         self.process = service.uwsgi(
             'kuryr', 'kuryr_libnetwork.server:app', listener, self.log,
             pyargv='--config-file %s' % self.conf)
+        if self.engine is not None:
+            # It inherits its socket through nsenter, which execs it.
+            self.process.argv[:0] = self.engine.enter()
 
     def start(self, on_start):
         """Start; ``on_start(process)`` once it runs, before it answers."""
@@ -158,7 +177,8 @@ class Kuryr:
         stop Kuryr, remove the bridges and the socket; returns the
         problems met.
         """
-        errors = remove_docker_networks(self.name, progress)
+        errors = remove_docker_networks(self.name, progress,
+                                        self.record['docker'])
         if self.process is not None:
             self.process.stop()
         return errors + Kuryr.teardown(self.record, progress)
@@ -171,7 +191,8 @@ class Kuryr:
         met.
         """
         progress = progress or (lambda message: None)
-        errors = remove_docker_networks(record['plugin'], progress)
+        errors = remove_docker_networks(record['plugin'], progress,
+                                        record.get('docker'))
         os.makedirs(record['lock_dir'], exist_ok=True)
         bridges = bridges_mod.Bridges(record['bridge_prefix'],
                                       record['lock_dir'])
@@ -193,30 +214,41 @@ class Kuryr:
         return errors
 
 
-def docker_networks(plugin):
-    """Names of the Docker networks whose driver is ``plugin``."""
-    result = subprocess.run(
-        ['docker', 'network', 'ls', '--no-trunc', '--filter',
-         'driver=%s' % plugin, '--format', '{{.Name}}'],
+def _docker(url, *args):
+    """The docker CLI on the engine at ``url`` (None: the machine's)."""
+    return subprocess.run(
+        ['docker'] + (['--host', url] if url else []) + list(args),
         capture_output=True, text=True, check=False)
+
+
+def docker_networks(plugin, url=None):
+    """Names of the Docker networks whose driver is ``plugin``, on the
+    engine at ``url`` (None: the machine's).
+    """
+    result = _docker(url, 'network', 'ls', '--no-trunc', '--filter',
+                     'driver=%s' % plugin, '--format', '{{.Name}}')
     if result.returncode != 0:
+        if url and 'Cannot connect' in result.stderr:
+            # A host's own engine, stopped: its networks go with its
+            # data, in the cloud's work directory.
+            return []
         raise RuntimeError('docker network ls: %s' % result.stderr.strip())
     return result.stdout.split()
 
 
-def remove_docker_networks(plugin, progress=None):
+def remove_docker_networks(plugin, progress=None, url=None):
     """Remove the Docker networks of driver ``plugin`` (Zun creates one
-    per Neutron network, named after it, and never removes it).
+    per Neutron network, named after it, and never removes it) from the
+    engine at ``url`` (None: the machine's).
     """
     progress = progress or (lambda message: None)
     try:
-        names = docker_networks(plugin)
+        names = docker_networks(plugin, url)
     except RuntimeError as e:
         return [str(e)]
     errors = []
     for name in names:
-        result = subprocess.run(['docker', 'network', 'rm', name],
-                                capture_output=True, text=True, check=False)
+        result = _docker(url, 'network', 'rm', name)
         if result.returncode == 0:
             progress('removed the Docker network %s' % name)
         else:

@@ -14,12 +14,16 @@
 
 Each host is a zun-compute and a Cyborg agent of its own (host name,
 emulated kit, umockdev testbed, CDI directory; the second has its own
-Docker engine too), in one cloud.
+Docker engine and Kuryr too, see aio.dockerd), in one cloud.
+
+Zun schedules by device profile on the path of the patched series
+(``aio.zun.DEVICE_PATH`` 'attacher'), which this class uses.
 """
 
 import json
-import unittest
+import re
 
+from pyroute2 import IPRoute
 from zunclient import exceptions as zun_exc
 
 from aio import zun as aio_zun
@@ -31,10 +35,20 @@ SECOND = 'aio-nocam'
 #: How many camera containers the placement test runs, one after the
 #: other (the camera host has one camera).
 CAMERA_RUNS = 20
+#: The machine's engine's default bridge, which an engine started with
+#: ``--bridge none`` deletes.
+DOCKER0 = 'docker0'
+#: Runs until stopped, and stops at once: a shell waiting for its child
+#: answers SIGTERM, where ``sleep`` as PID 1 ignores it for the 10 s of
+#: Zun's stop.
+UNTIL_STOPPED = ['sh', '-c', 'trap "exit 0" TERM; sleep 600 & wait']
+#: The sandboxes kuryr-libnetwork's Join accepts (its schema).
+KURYR_SANDBOX = re.compile(r'^/var/run/docker/netns/[0-9a-f]{12}$')
 
 
-def _scheduler_knows_devices():
-    return aio_zun.DEVICE_PATH == 'attacher'
+def _link_exists(name):
+    with IPRoute() as ipr:
+        return bool(ipr.link_lookup(ifname=name))
 
 
 class TestTwoComputeHosts(base.CloudTestCase):
@@ -42,6 +56,10 @@ class TestTwoComputeHosts(base.CloudTestCase):
 
     @classmethod
     def setUpClass(cls):
+        cls.had_docker0 = _link_exists(DOCKER0)
+        # Scheduling by device profile is the patched series' path.
+        cls.device_path = aio_zun.DEVICE_PATH
+        aio_zun.DEVICE_PATH = 'attacher'
         super().setUpClass()
         try:
             kit = cls.cloud.emulated_kit(host=SECOND)
@@ -54,6 +72,35 @@ class TestTwoComputeHosts(base.CloudTestCase):
         except BaseException:
             cls.cloud.stop(remove_workdir=False)
             raise
+
+    @classmethod
+    def tearDownClass(cls):
+        bridge = cls.second.docker.bridge
+        try:
+            super().tearDownClass()
+        finally:
+            aio_zun.DEVICE_PATH = cls.device_path
+        # The machine's engine keeps its bridge; the second's goes.
+        problems = []
+        if cls.had_docker0 and not _link_exists(DOCKER0):
+            problems.append('%s is gone' % DOCKER0)
+        if _link_exists(bridge):
+            problems.append('the bridge %s is left' % bridge)
+        if problems:
+            raise AssertionError('after the two-host cloud stopped: %s'
+                                 % ', '.join(problems))
+
+    def test_the_second_engine_leaves_the_machines_alone(self):
+        self.assertEqual(self.had_docker0, _link_exists(DOCKER0))
+        with self.second.docker.client() as client:
+            info = client.info()
+            bridge = client.inspect_network('bridge')
+        self.assertEqual(SECOND, info['Name'])
+        self.assertEqual(
+            [str(self.second.docker.subnet)],
+            [c['Subnet'] for c in bridge['IPAM']['Config']])
+        self.assertEqual(self.second.docker.bridge, bridge['Options'][
+            'com.docker.network.bridge.name'])
 
     def test_each_host_reports_under_its_own_provider(self):
         services = json.loads(self.cloud.openstack(
@@ -78,13 +125,6 @@ class TestTwoComputeHosts(base.CloudTestCase):
         self.assertIn(base.CAMERA_RC, {rc for rp in self.cloud.providers()
                                        for rc in rp['inventories']})
 
-    @unittest.skip('kuryr-libnetwork joins only sandboxes under '
-                   '/var/run/docker/netns, where the machine\'s Docker '
-                   'engine keeps them; the second host\'s engine keeps its '
-                   'own elsewhere, so its containers cannot join the '
-                   'Neutron network (seen: "NetworkDriver.Join: ... does '
-                   'not match"). Needs the host\'s engine and its own '
-                   'Kuryr in a mount namespace of their own.')
     def test_a_container_on_the_second_host_reads_its_device(self):
         profile = self.serial_profile()
         container = self.run_container(
@@ -95,6 +135,10 @@ class TestTwoComputeHosts(base.CloudTestCase):
         self.assertNotEqual([], read[self.second_serial_node])
         (arq,) = self.arqs(user='admin', instance=container.uuid)
         self.assertEqual((SECOND, 'Bound'), (arq['hostname'], arq['state']))
+        with self.second.docker.client() as client:
+            sandbox = client.inspect_container('zun-' + container.uuid)[
+                'NetworkSettings']['SandboxKey']
+        self.assertRegex(sandbox, KURYR_SANDBOX)
         (rp,) = self.device_allocations(container.uuid)
         self.assertIn(rp, {p['uuid'] for p in self.second.providers()})
 
@@ -106,31 +150,56 @@ class TestTwoComputeHosts(base.CloudTestCase):
         self.assertEqual(0, sum(n for u in self.usages(SECOND).values()
                                 for n in u.values()))
 
-    @unittest.skipUnless(_scheduler_knows_devices(),
-                         'Zun schedules by device profile with the series '
-                         'patches 0005 and 0006 only (aio.zun.DEVICE_PATH '
-                         '= "attacher"); docker_oci claims on the host the '
-                         'scheduler chose without them')
+    def run_until_stopped(self, profile, user):
+        """A running container of ``user`` with ``profile`` that the
+        test stops before deleting it.
+
+        Zun's delete with stop sends the stop and the delete to
+        zun-compute at once, and the delete may come first: Docker then
+        refuses to remove a running container.
+        """
+        container = self.run_container(profile, UNTIL_STOPPED, user=user)
+        self.addCleanup(self.stop_container, container.uuid, user)
+        return container
+
+    def stop_container(self, ident, user):
+        client = self.zun(user)
+        try:
+            if client.containers.get(ident).status == 'Running':
+                client.containers.stop(ident, 10)
+        except zun_exc.NotFound:
+            return
+        self.wait_status(ident, ('Stopped',), user)
+
     def test_camera_containers_land_on_the_camera_host(self):
         profile = self.add_profile({'resources:%s' % base.CAMERA_RC: '1'})
-        hosts = []
+        (camera,) = [rp['uuid'] for rp in self.cloud.providers()
+                     if base.CAMERA_RC in rp['inventories']]
+        landed = []
         for _i in range(CAMERA_RUNS):
-            container = self.run_container(profile, user='admin')
-            hosts.append(container.host)
+            container = self.run_until_stopped(profile, 'admin')
+            landed.append((container.host, list(self.device_allocations(
+                container.uuid))))
+            self.stop_container(container.uuid, 'admin')
             self.delete_container(container.uuid, 'admin')
-        self.assertEqual([self.cloud.host] * CAMERA_RUNS, hosts)
+        self.assertEqual([(self.cloud.host, [camera])] * CAMERA_RUNS,
+                         landed)
 
-    @unittest.skipUnless(_scheduler_knows_devices(),
-                         'Zun refuses a create when no device is free with '
-                         'the series patch 0005 only (aio.zun.DEVICE_PATH '
-                         '= "attacher")')
     def test_when_the_camera_is_busy_the_api_says_so(self):
         profile = self.add_profile({'resources:%s' % base.CAMERA_RC: '1'})
-        self.run_container(profile)
+        running = self.run_until_stopped(profile, 'demo')
         before = {c.uuid for c in self.zun().containers.list()}
-        error = self.assertRaises(zun_exc.ClientException,
-                                  self.run_container, profile)
-        self.assertIn('device', str(error).lower())
+        usages = {host: self.usages(host) for host in self.cloud.hosts}
+
+        error = self.assertRaises(zun_exc.Conflict, self.run_container,
+                                  profile)
+
+        self.assertEqual(409, error.http_status)
+        self.assertIn('No host has free devices for device profile(s) %s'
+                      % profile, str(error))
         self.assertEqual(before, {c.uuid for c in
                                   self.zun().containers.list()})
-        self.assertEqual(1, len(self.arqs()))
+        self.assertEqual([running.uuid],
+                         [arq['instance_uuid'] for arq in self.arqs()])
+        self.assertEqual(usages, {host: self.usages(host)
+                                  for host in self.cloud.hosts})
