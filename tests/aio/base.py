@@ -100,9 +100,14 @@ class Kit:
 
 
 class CloudTestCase(oslo_base.BaseTestCase):
-    """Base of the tests on an all-in-one cloud; subclasses set ``DB``."""
+    """Base of the tests on an all-in-one cloud; subclasses set ``DB``,
+    and ``DEVICE_PATH`` for another ``aio.zun.DEVICE_PATH`` than the
+    cloud's own (a class's tests run one after another in one process,
+    so the switch holds for the class's cloud and clients only).
+    """
 
     DB = None
+    DEVICE_PATH = None
     cloud = None
 
     @classmethod
@@ -110,6 +115,9 @@ class CloudTestCase(oslo_base.BaseTestCase):
         super().setUpClass()
         if cls.DB is None:
             return
+        cls._device_path = aio_zun.DEVICE_PATH
+        if cls.DEVICE_PATH is not None:
+            aio_zun.DEVICE_PATH = cls.DEVICE_PATH
         cls.cloud = cloud_mod.Cloud(db=cls.DB)
         try:
             cls.kit = Kit(cls.cloud)
@@ -122,6 +130,7 @@ class CloudTestCase(oslo_base.BaseTestCase):
         except BaseException:
             # Keep the logs for the error report.
             cls.cloud.stop(remove_workdir=False)
+            aio_zun.DEVICE_PATH = cls._device_path
             raise
 
     @classmethod
@@ -130,6 +139,7 @@ class CloudTestCase(oslo_base.BaseTestCase):
             cls.docker.close()
             errors = cls.cloud.stop()
             cls.cloud = None
+            aio_zun.DEVICE_PATH = cls._device_path
             if errors:
                 raise RuntimeError('cloud teardown: %s' % '; '.join(errors))
         super().tearDownClass()
