@@ -10,227 +10,378 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Timings on the all-in-one cloud (SQLite): real Keystone, Placement,
-Cyborg API, conductor and agent, Zun's compute manager and Docker.
+"""``appcontainer run`` to Running, with a device profile and without,
+on the all-in-one cloud's real services.
 
-1. From "run a container with a device profile" to the container
-   running, over ``RUNS`` containers created one after the other (each
-   deleted before the next, outside the timings), split into the steps
-   of ``docker_oci``: ARQ create, device profile read, Placement claim,
-   bind (PATCH), resolve (polling until Bound), translation, Docker
-   create and Docker start.  The steps are timed by wrapping the
-   functions of zun_oci_attach and Zun's DockerDriver from here; no
-   product code changes.  Medians in ms.  Goal: the ARQ part (create to
-   resolved) under 1 s on this machine.
-2. Baselines in the same rounds, in alternating order: the same
-   container through Zun's stock DockerDriver without a profile, and
-   docker-py alone with and without the device docker_oci gave; with
-   the ratios of docker_oci to each.
+Keystone, Placement, Neutron with Kuryr, Cyborg (API, conductor, agent),
+zun-api and zun-compute run as the cloud runs them (``aio.cloud``), on
+the device path ``aio.zun.DEVICE_PATH`` names, or the one ``--path``
+sets for this run; the benchmark prints which.  A container is run as
+the demo user through zun-api (python-zunclient, what ``openstack
+appcontainer run --device-profile`` sends), and its status is polled
+every ``POLL`` s until Running; each is deleted, outside the timings,
+before the next.
 
-How fast a plugged device reaches Placement is measured by
-benchmarks/reporting.py.
+Each round runs, in an order that turns every round: the container
+with a device profile of one serial adapter, the same container without
+a profile (Zun's own path for any container: the patched Zun takes it
+unchanged when no profile is asked for), and docker-py alone creating
+and starting the same image with and without the device nodes the
+profiled container got.  A first round, not counted, warms up tokens,
+connections and caches.  Medians, p95 and the ratio profile / no profile
+(goal <= ``GOAL``).
 
-Needs root, Docker, RabbitMQ (tools/start-services)::
+Where the time goes is read from outside the product: the round trip of
+the create request (what zun-api does before it answers 202, scheduling
+included), Zun's container action events (``openstack appcontainer
+action show``: zun-compute's create and start), and the log lines of
+Placement, Cyborg's API and Neutron that carry the request id of the
+create (the scheduler's allocation candidates and claim; the ARQ
+create, bind and wait for resolution; the port), first to last.
 
-    umockdev-wrapper .venv/bin/python -m benchmarks.aio [RUNS]
+Needs root, Docker, MariaDB and RabbitMQ (tools/start-services)::
+
+    umockdev-wrapper .venv/bin/python -m benchmarks.aio \
+        [--path attacher|docker_oci] [--rounds N] [--db sqlite|mariadb]
 """
 
-import contextlib
+import argparse
+import datetime
+import os
+import re
 import statistics
 import sys
 import time
+import uuid
 
-from zun.compute import manager as zun_manager
-from zun.container.docker import driver as docker_driver
+import docker
+from zunclient import exceptions as zun_exc
 
 from aio import cloud as cloud_mod
 from aio import zun as aio_zun
-from zun_oci_attach import arq
-from zun_oci_attach import driver as oci_driver
-from zun_oci_attach import placement
+from benchmarks import reporting
 
 
-RUNS = 10
-GOAL = 1.0
-
-#: (label, owner, attribute), in the order of a create.
-STEPS = [
-    ('ARQ create (POST)', arq.CyborgClient, 'create'),
-    ('device profile read', arq.CyborgClient, 'device_profile'),
-    ('Placement claim', placement.DeviceClaims, 'claim'),
-    ('ARQ bind (PATCH)', arq.CyborgClient, 'bind'),
-    ('ARQ resolve (poll until Bound)', arq.Lifecycle, '_wait'),
-    ('translation', oci_driver, '_translate'),
-    ('Docker create', docker_driver.DockerDriver, 'create'),
-    ('Docker start', docker_driver.DockerDriver, 'start'),
-]
-ARQ_PART = 'ARQ part (Lifecycle.attach)'
-
-
-class Timer:
-    """Wraps functions to add the time spent in them, per label."""
-
-    def __init__(self):
-        self.spent = {}
-
-    def wrap(self, label, owner, name):
-        original = owner.__dict__[name]
-        timer = self
-
-        def timed(*args, **kwargs):
-            start = time.perf_counter()
-            try:
-                return original(*args, **kwargs)
-            finally:
-                timer.spent[label] = timer.spent.get(label, 0.0) + \
-                    time.perf_counter() - start
-
-        if isinstance(original, staticmethod):
-            original = original.__func__
-            setattr(owner, name, staticmethod(timed))
-        else:
-            setattr(owner, name, timed)
-
-    @contextlib.contextmanager
-    def installed(self):
-        saved = {(owner, name): owner.__dict__[name]
-                 for _label, owner, name in STEPS}
-        saved[(arq.Lifecycle, 'attach')] = arq.Lifecycle.__dict__['attach']
-        for label, owner, name in STEPS:
-            self.wrap(label, owner, name)
-        self.wrap(ARQ_PART, arq.Lifecycle, 'attach')
-        try:
-            yield self
-        finally:
-            for (owner, name), value in saved.items():
-                setattr(owner, name, value)
+ROUNDS = 10
+GOAL = 1.25
+#: Seconds between two status reads of a starting container.
+POLL = 0.1
+TIMEOUT = 120
+PROFILE = 'bench-serial'
+#: Sleeps, and exits at once when Docker stops it (a bare ``sleep`` as
+#: PID 1 ignores SIGTERM: each delete would wait for Zun's stop
+#: timeout).
+COMMAND = ['sh', '-c', 'trap "exit 0" TERM; sleep 600 & wait']
+SERIAL_RC = 'CUSTOM_PERIPHERAL_SERIAL'
+WITH = 'with the profile'
+WITHOUT = 'without a profile'
+DOCKER_DEVICE = 'docker-py, the device'
+DOCKER_PLAIN = 'docker-py, no device'
+#: Services whose log lines carry the create's request id: what they
+#: are doing for it.
+SERVICE_LOGS = (('Placement (scheduling)', 'placement'),
+                ('Cyborg API (ARQ create, bind, resolve)', 'cyborg-api'),
+                ('Neutron (port)', 'neutron'),
+                ('zun-compute', 'zun-compute-%s'))
+#: "2026-12-02 06:32:09.020 27894 INFO ... [<global id> <own id> ...":
+#: a service called by another logs the caller's request id first,
+#: zun-compute logs zun-api's as its own.
+LOG_LINE = re.compile(r'^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) \d+ \w+ '
+                      r'\S+ \[(\S+) (\S+) ')
 
 
-def create_to_running(cloud, runs):
-    """Rows of step times of docker_oci creates, and same-run baselines.
-
-    Each round also times, in alternating order, the same container
-    through Zun's stock DockerDriver without a profile, and docker-py
-    alone with and without the device docker_oci gave: what Zun costs
-    any container, and what the device costs Docker.
+def _epoch(stamp):
+    """Seconds since the epoch of a log or Zun timestamp (local time:
+    the services run on this machine).
     """
-    host = aio_zun.ComputeHost(cloud)
-    stock = zun_manager.Manager(container_driver='docker')
-    context = host.context('demo')
-    cloud.openstack('accelerator', 'device', 'profile', 'create',
-                    'bench-serial', '--group',
-                    'resources:CUSTOM_PERIPHERAL_SERIAL=1')
-    rows = []
-    baselines = {'stock Zun, no device': [], 'docker-py, the device': [],
-                 'docker-py, no device': []}
-    timer = Timer()
-    devices = []
+    return datetime.datetime.fromisoformat(stamp).timestamp()
 
-    def ours(i):
-        container = host.new_container(context, ['sleep', '600'],
-                                       device_profiles='bench-serial',
-                                       name='bench-%d' % i)
-        timer.spent = {}
-        start = time.perf_counter()
-        created = host.create(context, container)
-        host.start(context, created)
-        row = dict(timer.spent, total=time.perf_counter() - start)
-        devices[:] = [
-            '%(PathOnHost)s:%(PathInContainer)s:%(CgroupPermissions)s' % d
-            for d in host.docker.inspect_container(
-                created.container_id)['HostConfig']['Devices']]
-        host.delete(context, created)
-        return row
 
-    def zun_stock(i):
-        container = host.new_container(context, ['sleep', '600'],
-                                       name='bench-stock-%d' % i)
-        start = time.perf_counter()
-        created = stock._do_container_create_base(
-            context, container, [{'network': 'none'}], {})
-        stock._do_container_start(context, created)
-        elapsed = time.perf_counter() - start
-        stock.driver.delete(context, created, True)
-        created.destroy(context)
-        return elapsed
+class LogIndex:
+    """(first, last) time of the lines of each global request id in a
+    service's log.
+    """
 
-    def docker_py(with_devices):
-        start = time.perf_counter()
-        config = host.docker.create_host_config(
-            devices=devices if with_devices else [], network_mode='none')
-        created = host.docker.create_container(
-            aio_zun.IMAGE, ['sleep', '600'], host_config=config)
-        host.docker.start(created['Id'])
-        elapsed = time.perf_counter() - start
-        host.docker.remove_container(created['Id'], force=True)
-        return elapsed
+    def __init__(self, path):
+        self.spans = {}
+        with open(path, errors='replace') as f:
+            for line in f:
+                match = LOG_LINE.match(line)
+                if match is None:
+                    continue
+                when = _epoch(match.group(1))
+                for ident in match.group(2, 3):
+                    first, _last = self.spans.get(ident, (when, when))
+                    self.spans[ident] = (first, when)
 
-    with timer.installed():
-        for i in range(runs + 1):
-            arms = [('ours', ours),
-                    ('stock Zun, no device', zun_stock),
-                    ('docker-py, the device', lambda i: docker_py(True)),
-                    ('docker-py, no device', lambda i: docker_py(False))]
-            if i % 2:
-                # Neither always meets a Docker busy with the other's
-                # removal.
-                arms.reverse()
-            if i == 0:
-                # First use: sessions, tokens, connections; and ours
-                # first, to learn the device.
-                for _name, arm in sorted(arms, key=lambda a: a[0] != 'ours'):
-                    arm(i)
+
+class Bench:
+
+    def __init__(self, cloud):
+        self.cloud = cloud
+        self.demo = aio_zun.client(cloud.keystone, 'demo')
+        self.admin = aio_zun.client(cloud.keystone, 'admin')
+        self.docker = docker.APIClient()
+        #: Per run of a Zun arm: (arm, timings).
+        self.runs = []
+        #: docker-py arm -> [s]
+        self.direct = {DOCKER_DEVICE: [], DOCKER_PLAIN: []}
+        #: What the profiled container got: docker-py create arguments.
+        self.device_config = None
+        #: Zun runs that ended in Error (and were run again).
+        self.failed = 0
+
+    def wait_running(self, ident):
+        """When the container was seen Running; None if it failed."""
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            container = self.demo.containers.get(ident)
+            if container.status == 'Running':
+                return time.time()
+            if container.status == 'Error':
+                print('container %s failed, not counted: %s'
+                      % (ident, container.status_reason), file=sys.stderr)
+                return None
+            if time.monotonic() > deadline:
+                raise RuntimeError('container %s is still %s'
+                                   % (ident, container.status))
+            time.sleep(POLL)
+
+    def delete(self, ident):
+        """Delete the container through zun-api and wait until it is
+        gone; asks again when a delete fails (the container then shows
+        its error, and stays).
+        """
+        deadline = time.monotonic() + TIMEOUT
+        while time.monotonic() < deadline:
+            try:
+                self.demo.containers.delete(ident, stop=True)
+            except zun_exc.NotFound:
+                return
+            except zun_exc.Conflict:
+                # Zun refuses while the start is still being recorded.
+                time.sleep(0.2)
                 continue
-            for name, arm in arms:
-                result = arm(i)
-                if name == 'ours':
-                    rows.append(result)
-                else:
-                    baselines[name].append(result)
-    return rows, baselines
+            asked = time.monotonic()
+            while time.monotonic() < min(deadline, asked + 20):
+                try:
+                    container = self.demo.containers.get(ident)
+                except zun_exc.NotFound:
+                    return
+                if container.status == 'Error':
+                    print('deleting container %s again: %s'
+                          % (ident, container.status_reason),
+                          file=sys.stderr)
+                    break
+                time.sleep(0.2)
+        raise RuntimeError('container %s is still there' % ident)
+
+    def zun_run(self, arm, record=True):
+        """Run a container until Running through zun-api, then delete
+        it; whether it ran.
+        """
+        fields = (aio_zun.device_profile_fields([PROFILE]) if arm == WITH
+                  else {})
+        sent = time.time()
+        container = self.demo.containers.run(
+            image=aio_zun.IMAGE, image_pull_policy='ifnotpresent',
+            command=COMMAND, name='bench-%s' % uuid.uuid4().hex[:8], **fields)
+        accepted = time.time()
+        try:
+            running = self.wait_running(container.uuid)
+            if running is None:
+                self.failed += 1
+                return False
+            if arm == WITH and self.device_config is None:
+                host_config = self.docker.inspect_container(
+                    'zun-' + container.uuid)['HostConfig']
+                self.device_config = {
+                    'devices': ['%(PathOnHost)s:%(PathInContainer)s:'
+                                '%(CgroupPermissions)s' % d
+                                for d in host_config.get('Devices') or []],
+                    'device_cgroup_rules':
+                        host_config.get('DeviceCgroupRules') or []}
+            if record:
+                request_id, events = self.events(container.uuid)
+        finally:
+            self.delete(container.uuid)
+        if record:
+            self.runs.append((arm, {
+                'request_id': request_id, 'events': events, 'sent': sent,
+                'accepted': accepted, 'running': running}))
+        return True
+
+    def events(self, ident):
+        """The request id of the container's create and its action
+        events by name, once zun-compute has finished the start (it
+        records Running just before).  Zun shows no action of a deleted
+        container.
+        """
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            (action,) = [a for a in self.admin.actions.list(ident)
+                         if a.action == 'create']
+            events = {e['event']: e for e in self.admin.actions.get(
+                ident, action.request_id).events}
+            start = events.get('compute__do_container_start')
+            if start and start['finish_time']:
+                return action.request_id, events
+            if time.monotonic() > deadline:
+                raise RuntimeError('no finished start event for container '
+                                   '%s: %s' % (ident, events))
+            time.sleep(0.2)
+
+    def docker_run(self, arm):
+        start = time.perf_counter()
+        config = self.docker.create_host_config(
+            network_mode='none',
+            **(self.device_config if arm == DOCKER_DEVICE else {}))
+        created = self.docker.create_container(
+            aio_zun.IMAGE, COMMAND, host_config=config)
+        self.docker.start(created['Id'])
+        self.direct[arm].append(time.perf_counter() - start)
+        self.docker.remove_container(created['Id'], force=True)
+
+    def rounds(self, count):
+        # Warm-up, uncounted: the profiled container first, to learn
+        # its devices.
+        for arm in (WITH, WITHOUT):
+            self._zun_arm(arm, record=False)
+        arms = [lambda: self._zun_arm(WITH), lambda: self._zun_arm(WITHOUT),
+                lambda: self.docker_run(DOCKER_DEVICE),
+                lambda: self.docker_run(DOCKER_PLAIN)]
+        for r in range(count):
+            turn = r % len(arms)
+            for arm in arms[turn:] + arms[:turn]:
+                arm()
+
+    def _zun_arm(self, arm, record=True, attempts=3):
+        for _attempt in range(attempts):
+            if self.zun_run(arm, record):
+                return
+        raise RuntimeError('%d containers %s failed in a row'
+                           % (attempts, arm))
+
+    def breakdown(self):
+        """Per Zun arm, [{phase: s}] of each run, from the container
+        actions and the services' logs.
+        """
+        logs = {label: LogIndex(os.path.join(
+            self.cloud.logs, '%s.log' % name.replace('%s', self.cloud.host)))
+            for label, name in SERVICE_LOGS}
+        found = {WITH: [], WITHOUT: []}
+        for arm, run in self.runs:
+            events = run['events']
+            create = events['compute__do_container_create']
+            start = events['compute__do_container_start']
+            phases = {
+                'total: run to Running': run['running'] - run['sent'],
+                'API accept (POST to 202)':
+                    run['accepted'] - run['sent'],
+                '202 to zun-compute create':
+                    _epoch(create['start_time']) - run['accepted'],
+                'zun-compute create (event)':
+                    _epoch(create['finish_time']) -
+                    _epoch(create['start_time']),
+                'zun-compute start (event)':
+                    _epoch(start['finish_time']) -
+                    _epoch(start['start_time']),
+                'start done to Running seen':
+                    run['running'] - _epoch(start['finish_time']),
+            }
+            for label, index in logs.items():
+                first, last = index.spans.get(run['request_id'],
+                                              (0.0, 0.0))
+                phases['  ' + label] = last - first
+            found[arm].append(phases)
+        return found
 
 
-def _ms(values):
-    return statistics.median(values) * 1000
+def _ms(values, p=50):
+    return 1000 * (statistics.median(values) if p == 50
+                   else reporting.percentile(values, p))
+
+
+def load():
+    with open('/proc/loadavg') as f:
+        return ' '.join(f.read().split()[:3])
+
+
+def report(path, rounds, found, direct, loads, failed):
+    print('appcontainer run -> Running on the all-in-one cloud, device '
+          'path %r (API %s), %d interleaved rounds; ms.  Load average '
+          'before / after: %s / %s; %d CPUs.'
+          % (path, aio_zun.api_version(), rounds, loads[0], loads[1],
+             os.cpu_count()))
+    phases = list(found[WITH][0])
+    print('  %-40s %9s %9s %9s %9s' % ('', 'with p50', 'p95',
+                                       'w/o p50', 'p95'))
+    for phase in phases:
+        cells = []
+        for arm in (WITH, WITHOUT):
+            values = [run[phase] for run in found[arm]]
+            cells += [_ms(values), _ms(values, 95)]
+        print('  %-40s %9.0f %9.0f %9.0f %9.0f' % ((phase,) + tuple(cells)))
+    total = 'total: run to Running'
+    ratio = (_ms([r[total] for r in found[WITH]]) /
+             _ms([r[total] for r in found[WITHOUT]]))
+    print('  ratio with / without, medians: %.3f (goal <= %.2f: %s)'
+          % (ratio, GOAL, 'met' if ratio <= GOAL else 'NOT met'))
+    print('  same-run baselines, create + start (p50 / p95):')
+    for arm, values in direct.items():
+        print('    %-38s %9.1f %9.1f' % (arm, _ms(values), _ms(values, 95)))
+    if failed:
+        print('  %d Zun runs ended in Error and were run again (see '
+              'above)' % failed)
+    print('  Indented rows: first to last log line of the create\'s '
+          'request id in that service (they overlap the rows above).')
+    return ratio
 
 
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
-    runs = int(argv[0]) if argv else RUNS
-    cloud = cloud_mod.Cloud(db='sqlite')
+    parser = argparse.ArgumentParser(
+        prog='python -m benchmarks.aio',
+        description=__doc__.split('\n')[0])
+    parser.add_argument('--path', choices=sorted(aio_zun.DEVICE_PATHS),
+                        default=aio_zun.DEVICE_PATH,
+                        help='device path of zun-compute (default: '
+                        'aio.zun.DEVICE_PATH, %(default)s)')
+    parser.add_argument('--rounds', type=int, default=ROUNDS)
+    parser.add_argument('--keep-logs', action='store_true',
+                        help="keep the cloud's logs (its work directory)")
+    parser.add_argument('--db', choices=('sqlite', 'mariadb'),
+                        default='sqlite',
+                        help="the cloud's databases (Neutron's: MariaDB)")
+    args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error('--rounds must be at least 1')
+    # The cloud's one switch: zun-compute's configuration and the
+    # clients' API version follow it.
+    aio_zun.DEVICE_PATH = args.path
+    cloud = cloud_mod.Cloud(db=args.db)
     kit = cloud.edge_kit(serial_adapters=1)
     try:
         cloud.start(kit=kit)
         cloud.wait_for_providers(len(kit.devices))
-        rows, baselines = create_to_running(cloud, runs)
+        cloud.openstack('accelerator', 'device', 'profile', 'create',
+                        PROFILE, '--group', 'resources:%s=1' % SERIAL_RC)
+        bench = Bench(cloud)
+        loads = [load()]
+        bench.rounds(args.rounds)
+        loads.append(load())
+        found = bench.breakdown()
     except BaseException:
         cloud.stop(remove_workdir=False)
         print('logs kept in %s' % cloud.logs, file=sys.stderr)
         raise
-    cloud.stop()
-    print('\n1. "run with a device profile" to Running, %d runs, medians '
-          '(ms):' % len(rows))
-    for label, _owner, _name in STEPS:
-        print('   %-34s %8.1f' % (label, _ms([r.get(label, 0.0)
-                                             for r in rows])))
-    arq_part = _ms([r[ARQ_PART] for r in rows])
-    docker = _ms([r['Docker create'] + r['Docker start'] for r in rows])
-    print('   %-34s %8.1f  (goal < %.0f ms: %s)' % (
-        ARQ_PART, arq_part, GOAL * 1000,
-        'met' if arq_part < GOAL * 1000 else 'NOT met'))
-    print('   %-34s %8.1f' % ('Docker create + start', docker))
-    total = _ms([r['total'] for r in rows])
-    print('   %-34s %8.1f' % ('total (Zun create + start)', total))
-    base = {name: _ms(values) for name, values in baselines.items()}
-    print('\n2. Same-run baselines, create + start, medians (ms):')
-    for name, value in base.items():
-        print('   %-34s %8.1f' % (name, value))
-    print('   docker_oci / stock Zun            %8.3f' % (
-        total / base['stock Zun, no device']))
-    print('   docker_oci / docker-py, device    %8.3f' % (
-        total / base['docker-py, the device']))
-    print('   stock Zun / docker-py, no device  %8.3f  (Zun\'s own cost)'
-          % (base['stock Zun, no device'] / base['docker-py, no device']))
+    errors = cloud.stop(remove_workdir=not args.keep_logs)
+    if args.keep_logs:
+        print('logs kept in %s' % cloud.logs, file=sys.stderr)
+    report(args.path, args.rounds, found, bench.direct, loads,
+           bench.failed)
+    if errors:
+        print('clean-up failed: %s' % '; '.join(errors), file=sys.stderr)
+        return 1
     return 0
 
 
