@@ -12,20 +12,30 @@
 
 """Two compute hosts: one with a camera, one without.
 
-Each host is a zun-compute and a Cyborg agent of its own (host name,
-emulated kit, umockdev testbed, CDI directory; the second has its own
-Docker engine and Kuryr too, see aio.dockerd), in one cloud.
+``TestOwnEngine`` starts only a second host's Docker engine: it must
+leave the machine's engine alone and keep its sandboxes where Kuryr
+accepts them.  In ``TestTwoComputeHosts`` each host is a zun-compute and
+a Cyborg agent of its own (host name, emulated kit, umockdev testbed,
+CDI directory; the second has its own Docker engine and Kuryr too, see
+aio.dockerd), in one cloud.
 
 Zun schedules by device profile on the path of the patched series
 (``aio.zun.DEVICE_PATH`` 'attacher'), which this class uses.
 """
 
 import json
+import os
 import re
+import shutil
+import tempfile
+import uuid
 
+import testtools
 from pyroute2 import IPRoute
 from zunclient import exceptions as zun_exc
 
+from aio import dockerd
+from aio import rootfs
 from aio import zun as aio_zun
 from tests.aio import base
 
@@ -51,6 +61,53 @@ def _link_exists(name):
         return bool(ipr.link_lookup(ifname=name))
 
 
+class TestOwnEngine(testtools.TestCase):
+    """A second host's engine, without a cloud."""
+
+    def setUp(self):
+        super().setUp()
+        if os.geteuid() != 0:
+            self.skipTest('needs root for namespaces and bridges')
+        self.dir = tempfile.mkdtemp(prefix='cp-aio-engine-')
+        self.addCleanup(shutil.rmtree, self.dir, ignore_errors=True)
+        self.had_docker0 = _link_exists(DOCKER0)
+        self.engine = dockerd.Dockerd(
+            os.path.join(self.dir, 'docker'),
+            os.path.join(self.dir, 'dockerd.log'), 'aio-engine-test',
+            dockerd.bridge_name(uuid.uuid4().hex[:8], 1))
+        self.addCleanup(dockerd.Dockerd.teardown, self.engine.record)
+        self.engine.setup()
+        self.addCleanup(self.engine.process.stop)
+        self.engine.start(lambda process: None)
+
+    def test_it_leaves_docker0_and_keeps_sandboxes_where_kuryr_joins(self):
+        bridge = self.engine.bridge
+        with self.engine.client() as client:
+            self.assertEqual('aio-engine-test', client.info()['Name'])
+            container = client.create_container(rootfs.IMAGE,
+                                                ['sleep', '600'])
+            client.start(container)
+            sandbox = client.inspect_container(container)[
+                'NetworkSettings']['SandboxKey']
+            client.remove_container(container, force=True)
+        self.assertRegex(sandbox, KURYR_SANDBOX)
+        # In the engine's own /run/docker, not the machine's.
+        self.assertFalse(os.path.exists(sandbox))
+        with IPRoute() as ipr:
+            (index,) = ipr.link_lookup(ifname=bridge)
+            addresses = ['%s/%d' % (a.get_attr('IFA_ADDRESS'),
+                                    a['prefixlen'])
+                         for a in ipr.get_addr(index=index, family=2)]
+        self.assertEqual([str(next(self.engine.subnet.hosts())) + '/24'],
+                         addresses)
+
+        self.engine.process.stop()
+        self.assertEqual([], dockerd.Dockerd.teardown(self.engine.record))
+
+        self.assertEqual(self.had_docker0, _link_exists(DOCKER0))
+        self.assertFalse(_link_exists(bridge))
+
+
 class TestTwoComputeHosts(base.CloudTestCase):
     DB = 'sqlite'
 
@@ -60,7 +117,15 @@ class TestTwoComputeHosts(base.CloudTestCase):
         # Scheduling by device profile is the patched series' path.
         cls.device_path = aio_zun.DEVICE_PATH
         aio_zun.DEVICE_PATH = 'attacher'
-        super().setUpClass()
+        try:
+            super().setUpClass()
+            cls._add_second_host()
+        except BaseException:
+            aio_zun.DEVICE_PATH = cls.device_path
+            raise
+
+    @classmethod
+    def _add_second_host(cls):
         try:
             kit = cls.cloud.emulated_kit(host=SECOND)
             kit.kit.hub('1')
