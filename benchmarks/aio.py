@@ -32,12 +32,14 @@ connections and caches.  Medians, p95 and the ratio profile / no profile
 (goal <= ``GOAL``).
 
 Where the time goes is read from outside the product: the round trip of
-the create request (what zun-api does before it answers 202, scheduling
-included), Zun's container action events (``openstack appcontainer
-action show``: zun-compute's create and start), and the log lines of
-Placement, Cyborg's API and Neutron that carry the request id of the
-create (the scheduler's allocation candidates and claim; the ARQ
-create, bind and wait for resolution; the port), first to last.
+the create request (what zun-api does before it answers 202: Cyborg's
+profile check and scheduling included), Zun's container action events
+(``openstack appcontainer action show``: zun-compute's create and
+start), Placement's log lines that carry the create's request id (the
+scheduler's allocation candidates and claim, first to last), and the
+time Cyborg's API spent on the ARQ requests zun-compute made during the
+create (create, bind, and the polls until resolved; uWSGI's request
+log).  The runs include the machine's load at the time (printed).
 
 Needs root, Docker, MariaDB and RabbitMQ (tools/start-services)::
 
@@ -79,10 +81,8 @@ DOCKER_DEVICE = 'docker-py, the device'
 DOCKER_PLAIN = 'docker-py, no device'
 #: Services whose log lines carry the create's request id: what they
 #: are doing for it.
-SERVICE_LOGS = (('Placement (scheduling)', 'placement'),
-                ('Cyborg API (ARQ create, bind, resolve)', 'cyborg-api'),
-                ('Neutron (port)', 'neutron'),
-                ('zun-compute', 'zun-compute-%s'))
+SERVICE_LOGS = (('Placement (scheduling)', 'placement'),)
+ARQ_CALLS = 'Cyborg API: ARQ create, bind, resolve'
 #: "2026-12-02 06:32:09.020 27894 INFO ... [<global id> <own id> ...":
 #: a service called by another logs the caller's request id first,
 #: zun-compute logs zun-api's as its own.
@@ -95,6 +95,29 @@ def _epoch(stamp):
     the services run on this machine).
     """
     return datetime.datetime.fromisoformat(stamp).timestamp()
+
+
+#: uWSGI's line of a request to Cyborg's ARQ API: when it started (to the
+#: second), method, query, and how long it took.
+ARQ_REQUEST = re.compile(
+    r'\[(\w{3} \w{3} +\d+ \d\d:\d\d:\d\d \d{4})\] (POST|PATCH|GET) '
+    r'/accelerator/v2/accelerator_requests(\S*) => .* in (\d+) msecs')
+
+
+def arq_requests(path):
+    """[(start second, method, query, seconds)] of the ARQ requests
+    Cyborg's API served.
+    """
+    found = []
+    with open(path, errors='replace') as f:
+        for line in f:
+            match = ARQ_REQUEST.search(line)
+            if match:
+                when = time.mktime(time.strptime(match.group(1),
+                                                 '%a %b %d %H:%M:%S %Y'))
+                found.append((when, match.group(2), match.group(3),
+                              int(match.group(4)) / 1000))
+    return found
 
 
 class LogIndex:
@@ -207,7 +230,8 @@ class Bench:
             self.delete(container.uuid)
         if record:
             self.runs.append((arm, {
-                'request_id': request_id, 'events': events, 'sent': sent,
+                'uuid': container.uuid, 'request_id': request_id,
+                'events': events, 'sent': sent,
                 'accepted': accepted, 'running': running}))
         return True
 
@@ -269,6 +293,8 @@ class Bench:
         logs = {label: LogIndex(os.path.join(
             self.cloud.logs, '%s.log' % name.replace('%s', self.cloud.host)))
             for label, name in SERVICE_LOGS}
+        arqs = arq_requests(os.path.join(self.cloud.logs,
+                                         'cyborg-api.log'))
         found = {WITH: [], WITHOUT: []}
         for arm, run in self.runs:
             events = run['events']
@@ -293,6 +319,15 @@ class Bench:
                 first, last = index.spans.get(run['request_id'],
                                               (0.0, 0.0))
                 phases['  ' + label] = last - first
+            # zun-compute's calls during the create (runs do not overlap;
+            # the deletes are not counted): creating the ARQs, binding
+            # them, and asking until they are resolved.
+            begin = int(_epoch(create['start_time']))
+            end = _epoch(create['finish_time'])
+            phases['  ' + ARQ_CALLS] = sum(
+                spent for when, method, query, spent in arqs
+                if begin <= when <= end and
+                (method != 'GET' or 'instance=%s' % run['uuid'] in query))
             found[arm].append(phases)
         return found
 
@@ -333,8 +368,9 @@ def report(path, rounds, found, direct, loads, failed):
     if failed:
         print('  %d Zun runs ended in Error and were run again (see '
               'above)' % failed)
-    print('  Indented rows: first to last log line of the create\'s '
-          'request id in that service (they overlap the rows above).')
+    print('  Indented rows (part of the rows above): Placement: first to '
+          'last log line with the create\'s request id; Cyborg: the time '
+          'its API spent on the ARQ requests of the create (uWSGI).')
     return ratio
 
 
