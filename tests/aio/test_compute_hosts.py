@@ -50,7 +50,7 @@ CAMERA_RUNS = 20
 DOCKER0 = 'docker0'
 #: Runs until stopped, and stops at once: a shell waiting for its child
 #: answers SIGTERM, where ``sleep`` as PID 1 ignores it for the 10 s of
-#: Zun's stop.
+#: Zun's stop (each delete of the tests stops the container first).
 UNTIL_STOPPED = ['sh', '-c', 'trap "exit 0" TERM; sleep 600 & wait']
 #: The sandboxes kuryr-libnetwork's Join accepts (its schema).
 KURYR_SANDBOX = re.compile(r'^/var/run/docker/netns/[0-9a-f]{12}$')
@@ -110,22 +110,13 @@ class TestOwnEngine(testtools.TestCase):
 
 class TestTwoComputeHosts(base.CloudTestCase):
     DB = 'sqlite'
+    # Scheduling by device profile is the patched series' path.
+    DEVICE_PATH = 'attacher'
 
     @classmethod
     def setUpClass(cls):
         cls.had_docker0 = _link_exists(DOCKER0)
-        # Scheduling by device profile is the patched series' path.
-        cls.device_path = aio_zun.DEVICE_PATH
-        aio_zun.DEVICE_PATH = 'attacher'
-        try:
-            super().setUpClass()
-            cls._add_second_host()
-        except BaseException:
-            aio_zun.DEVICE_PATH = cls.device_path
-            raise
-
-    @classmethod
-    def _add_second_host(cls):
+        super().setUpClass()
         try:
             kit = cls.cloud.emulated_kit(host=SECOND)
             kit.kit.hub('1')
@@ -141,10 +132,7 @@ class TestTwoComputeHosts(base.CloudTestCase):
     @classmethod
     def tearDownClass(cls):
         bridge = cls.second.docker.bridge
-        try:
-            super().tearDownClass()
-        finally:
-            aio_zun.DEVICE_PATH = cls.device_path
+        super().tearDownClass()
         # The machine's engine keeps its bridge; the second's goes.
         problems = []
         if cls.had_docker0 and not _link_exists(DOCKER0):
@@ -155,7 +143,7 @@ class TestTwoComputeHosts(base.CloudTestCase):
             raise AssertionError('after the two-host cloud stopped: %s'
                                  % ', '.join(problems))
 
-    def test_the_second_engine_leaves_the_machines_alone(self):
+    def test_the_second_engine_has_its_own_name_and_bridge(self):
         self.assertEqual(self.had_docker0, _link_exists(DOCKER0))
         with self.second.docker.client() as client:
             info = client.info()
@@ -215,44 +203,23 @@ class TestTwoComputeHosts(base.CloudTestCase):
         self.assertEqual(0, sum(n for u in self.usages(SECOND).values()
                                 for n in u.values()))
 
-    def run_until_stopped(self, profile, user):
-        """A running container of ``user`` with ``profile`` that the
-        test stops before deleting it.
-
-        Zun's delete with stop sends the stop and the delete to
-        zun-compute at once, and the delete may come first: Docker then
-        refuses to remove a running container.
-        """
-        container = self.run_container(profile, UNTIL_STOPPED, user=user)
-        self.addCleanup(self.stop_container, container.uuid, user)
-        return container
-
-    def stop_container(self, ident, user):
-        client = self.zun(user)
-        try:
-            if client.containers.get(ident).status == 'Running':
-                client.containers.stop(ident, 10)
-        except zun_exc.NotFound:
-            return
-        self.wait_status(ident, ('Stopped',), user)
-
     def test_camera_containers_land_on_the_camera_host(self):
         profile = self.add_profile({'resources:%s' % base.CAMERA_RC: '1'})
         (camera,) = [rp['uuid'] for rp in self.cloud.providers()
                      if base.CAMERA_RC in rp['inventories']]
         landed = []
         for _i in range(CAMERA_RUNS):
-            container = self.run_until_stopped(profile, 'admin')
+            container = self.run_container(profile, UNTIL_STOPPED,
+                                           user='admin')
             landed.append((container.host, list(self.device_allocations(
                 container.uuid))))
-            self.stop_container(container.uuid, 'admin')
             self.delete_container(container.uuid, 'admin')
         self.assertEqual([(self.cloud.host, [camera])] * CAMERA_RUNS,
                          landed)
 
     def test_when_the_camera_is_busy_the_api_says_so(self):
         profile = self.add_profile({'resources:%s' % base.CAMERA_RC: '1'})
-        running = self.run_until_stopped(profile, 'demo')
+        running = self.run_container(profile, UNTIL_STOPPED)
         before = {c.uuid for c in self.zun().containers.list()}
         usages = {host: self.usages(host) for host in self.cloud.hosts}
 
