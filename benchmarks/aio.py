@@ -153,6 +153,8 @@ class Bench:
         self.device_config = None
         #: Zun runs that ended in Error (and were run again).
         self.failed = 0
+        #: Containers whose Docker container Zun's delete left behind.
+        self.leaked = []
 
     def wait_running(self, ident):
         """When the container was seen Running; None if it failed."""
@@ -180,6 +182,7 @@ class Bench:
             try:
                 self.demo.containers.delete(ident, stop=True)
             except zun_exc.NotFound:
+                self._docker_leftover(ident)
                 return
             except zun_exc.Conflict:
                 # Zun refuses while the start is still being recorded.
@@ -190,6 +193,7 @@ class Bench:
                 try:
                     container = self.demo.containers.get(ident)
                 except zun_exc.NotFound:
+                    self._docker_leftover(ident)
                     return
                 if container.status == 'Error':
                     print('deleting container %s again: %s'
@@ -198,6 +202,17 @@ class Bench:
                     break
                 time.sleep(0.2)
         raise RuntimeError('container %s is still there' % ident)
+
+    def _docker_leftover(self, ident):
+        """Count and remove the Docker container of a container Zun
+        deleted, if Zun left it (so that the next runs do not pay for
+        it).
+        """
+        try:
+            self.docker.remove_container('zun-' + ident, force=True)
+        except docker.errors.NotFound:
+            return
+        self.leaked.append(ident)
 
     def zun_run(self, arm, record=True):
         """Run a container until Running through zun-api, then delete
@@ -410,6 +425,11 @@ def main(argv=None):
         cloud.stop(remove_workdir=False)
         print('logs kept in %s' % cloud.logs, file=sys.stderr)
         raise
+    if bench.leaked:
+        print('Zun deleted %d containers but left their Docker containers '
+              '(removed by the benchmark): %s'
+              % (len(bench.leaked), ', '.join(bench.leaked)),
+              file=sys.stderr)
     errors = cloud.stop(remove_workdir=not args.keep_logs)
     if args.keep_logs:
         print('logs kept in %s' % cloud.logs, file=sys.stderr)
