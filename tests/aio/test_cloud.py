@@ -338,11 +338,6 @@ class CloudTests:
         why, none is given a device another holds, and the refused leave
         nothing behind: no container, accelerator request or allocation.
         """
-        self.skipTest('Zun series bug (/work/coord/requests-flip.md item '
-                      "1): Zun's scheduler claims only the first "
-                      'allocation candidate of a host and lets '
-                      "Placement's 409 escape as a 500, so concurrent "
-                      'runs for identical devices get HTTP 500')
         profile = self.serial_profile()
         created, refused = [], {}
         start = threading.Barrier(10)
@@ -400,10 +395,6 @@ class CloudTests:
         creates, binds and starts them side by side, whatever Zun's
         database (SQLite included); deleted, they leave nothing.
         """
-        self.skipTest('Zun series bug (/work/coord/requests-flip.md item '
-                      "1a): Placement's 409 on a concurrent claim escapes "
-                      "Zun's scheduler as a 500; seen once in three runs "
-                      'of this test')
         profiles = [self.add_profile({'resources:%s' % rc: '1'})
                     for rc in (base.SERIAL_RC, base.CAMERA_RC,
                                base.SDR_RC, base.GPIO_RC)]
