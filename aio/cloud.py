@@ -37,7 +37,6 @@ import tempfile
 import time
 import uuid
 
-import requests
 import sqlalchemy
 
 from aio import compute as compute_mod
@@ -359,21 +358,8 @@ class Cloud:
                 'OS_INTERFACE': 'public', **zun_mod.client_env()}
 
     def token(self, user):
-        """A project-scoped token of ``user`` and Keystone's token body
-        (what keystonemiddleware hands a service as the user's token
-        info).
-        """
-        creds = self.keystone.credentials(user)
-        body = {'auth': {
-            'identity': {'methods': ['password'], 'password': {'user': {
-                'name': user, 'password': creds['password'],
-                'domain': {'name': keystone_mod.DOMAIN}}}},
-            'scope': {'project': {'name': creds['project_name'],
-                                  'domain': {'name': keystone_mod.DOMAIN}}}}}
-        resp = requests.post(creds['auth_url'] + '/auth/tokens', json=body,
-                             timeout=30)
-        resp.raise_for_status()
-        return resp.headers['X-Subject-Token'], resp.json()
+        """A project-scoped token of ``user`` and Keystone's token body."""
+        return self.keystone.token(user)
 
     def openstack(self, *args, user='admin'):
         """Run the ``openstack`` CLI as ``user``; returns its stdout."""

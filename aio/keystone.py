@@ -14,6 +14,7 @@
 
 import os
 
+import requests
 from keystoneauth1 import session as ks_session
 from keystoneauth1.identity import v3
 from keystoneclient.v3 import client as ks_client
@@ -73,6 +74,23 @@ class Keystone:
 
     def session(self, user='admin'):
         return ks_session.Session(auth=v3.Password(**self.credentials(user)))
+
+    def token(self, user):
+        """A project-scoped token of ``user`` and Keystone's token body
+        (what keystonemiddleware hands a service as the user's token
+        info).
+        """
+        creds = self.credentials(user)
+        body = {'auth': {
+            'identity': {'methods': ['password'], 'password': {'user': {
+                'name': user, 'password': creds['password'],
+                'domain': {'name': DOMAIN}}}},
+            'scope': {'project': {'name': creds['project_name'],
+                                  'domain': {'name': DOMAIN}}}}}
+        resp = requests.post(creds['auth_url'] + '/auth/tokens', json=body,
+                             timeout=30)
+        resp.raise_for_status()
+        return resp.headers['X-Subject-Token'], resp.json()
 
     def setup(self):
         os.makedirs(self.dir, mode=0o700)

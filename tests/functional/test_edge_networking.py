@@ -29,7 +29,6 @@ import tempfile
 import uuid
 
 import docker
-import requests
 import zun.conf
 from keystoneauth1 import loading as ks_loading
 from zun import objects
@@ -125,21 +124,6 @@ class EdgeNetwork:
                                % ('; '.join(errors), self.logs))
         shutil.rmtree(self.workdir, ignore_errors=True)
 
-    def token(self, user):
-        """A token of ``user`` and its body, as keystonemiddleware gives
-        them to Zun.
-        """
-        creds = self.keystone.credentials(user)
-        body = {'auth': {
-            'identity': {'methods': ['password'], 'password': {'user': {
-                'name': user, 'password': creds['password'],
-                'domain': {'name': keystone_mod.DOMAIN}}}},
-            'scope': {'project': {'name': creds['project_name'],
-                                  'domain': {'name': keystone_mod.DOMAIN}}}}}
-        resp = requests.post(creds['auth_url'] + '/auth/tokens', json=body,
-                             timeout=30)
-        resp.raise_for_status()
-        return resp.headers['X-Subject-Token'], resp.json()
 
 
 class ZunKuryrNetworkTest(zun_base.DriverTestCase):
@@ -183,7 +167,7 @@ class ZunKuryrNetworkTest(zun_base.DriverTestCase):
         # Zun's service user: its admin client creates the ports.
         for key, value in self.net.keystone.credentials('zun').items():
             self.config(group='keystone_auth', **{key: value})
-        token, body = self.net.token('demo')
+        token, body = self.net.keystone.token('demo')
         self.context = zun_context.RequestContext(
             auth_token=token, auth_token_info=body,
             project_id=body['token']['project']['id'],
