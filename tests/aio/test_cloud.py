@@ -44,8 +44,11 @@ PATIENCE = 180
 
 
 def _skip_concurrent_creates(test):
-    """Concurrent creates fail for reasons outside this project, seen
-    with Zun series 0009 installed (requests-flip.md items 1 and 5).
+    """Concurrent creates still fail for reasons the Zun series does
+    not fix yet, seen with patch 0009 installed: Zun's network table's
+    unique key hides the duplicate from kuryr_network on MySQL, and
+    Placement on SQLite answers concurrent claims with 'database is
+    locked'.
     """
     if test.DB == 'sqlite':
         test.skipTest("Placement on SQLite answers concurrent claims (PUT "
