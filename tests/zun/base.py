@@ -21,6 +21,10 @@ network driver, and the Cyborg and Placement APIs are two
 """
 
 import datetime
+import os
+import shutil
+import stat
+import tempfile
 
 import fixtures
 import zun.conf
@@ -170,3 +174,39 @@ class ComputeHostTestCase(zun_base.DriverTestCase):
 
     def reload(self, container):
         return objects.Container.get_by_uuid(self.context, container.uuid)
+
+
+class SwappableNode:
+    """A real node under /dev, ``serial-usb0`` of the CDI spec, that a
+    test replaces by another device's with ``swap_node``; for a
+    ``ComputeHostTestCase`` whose ``self.manager`` runs the container
+    ``self.container``.
+    """
+
+    def make_node(self):
+        # In a scratch directory under /dev, as the policy wants host
+        # nodes there.
+        node_dir = tempfile.mkdtemp(prefix='zun-oci-test-', dir='/dev')
+        self.addCleanup(shutil.rmtree, node_dir)
+        self.node = os.path.join(node_dir, 'ttyUSB0')
+        self._mknod(10, 183)                          # hwrng
+        writer.atomic_write(self.cdi_dir, cdi_spec.render(cdi_spec.build_spec(
+            contract.CDI_KIND, [('serial-usb0', {'deviceNodes': [
+                cdi_spec.device_node_dict(self.node, 'c', 10, 183,
+                                          permissions='rw')]})])))
+
+    def _mknod(self, major, minor):
+        if os.path.lexists(self.node):
+            os.unlink(self.node)
+        os.mknod(self.node, 0o600 | stat.S_IFCHR, os.makedev(major, minor))
+
+    def _swap(self):
+        self._mknod(10, 259)                          # cpu_dma_latency
+
+    def _running(self):
+        return self.docker.inspect_container(
+            self.container.container_id)['State']['Running']
+
+    def _stop(self):
+        self.manager._do_container_stop(self.context, self.container, 1)
+        self.assertFalse(self._running())

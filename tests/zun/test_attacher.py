@@ -22,9 +22,6 @@ run them again once another device is behind their paths.
 
 import json
 import os
-import shutil
-import stat
-import tempfile
 import uuid
 
 import fixtures
@@ -262,7 +259,7 @@ class TestDockerOCIOnPatchedZun(AttacherTestCase):
         self.assertNoDockerContainer(container)
 
 
-class TestZunRefusesASwappedNode(AttacherTestCase):
+class TestZunRefusesASwappedNode(base.SwappableNode, AttacherTestCase):
     """Zun's DockerDriver asks the attacher before a container runs again.
 
     Docker resolves device paths at every start; a peripheral replaced
@@ -271,15 +268,7 @@ class TestZunRefusesASwappedNode(AttacherTestCase):
 
     def setUp(self):
         super().setUp()
-        # A real node under /dev, as the policy wants host nodes there.
-        node_dir = tempfile.mkdtemp(prefix='zun-oci-test-', dir='/dev')
-        self.addCleanup(shutil.rmtree, node_dir)
-        self.node = os.path.join(node_dir, 'ttyUSB0')
-        self._mknod(10, 183)                          # hwrng
-        writer.atomic_write(self.cdi_dir, cdi_spec.render(cdi_spec.build_spec(
-            contract.CDI_KIND, [('serial-usb0', {'deviceNodes': [
-                cdi_spec.device_node_dict(self.node, 'c', 10, 183,
-                                          permissions='rw')]})])))
+        self.make_node()
         self.manager = zun_manager.Manager(container_driver='docker')
         self.container = self.create(
             self.manager.driver, self.new_container(field_profiles=['rng']),
@@ -287,22 +276,6 @@ class TestZunRefusesASwappedNode(AttacherTestCase):
         self.container.save(self.context)
         self.manager._do_container_start(self.context, self.container)
         self.assertTrue(self._running())
-
-    def _mknod(self, major, minor):
-        if os.path.lexists(self.node):
-            os.unlink(self.node)
-        os.mknod(self.node, 0o600 | stat.S_IFCHR, os.makedev(major, minor))
-
-    def _swap(self):
-        self._mknod(10, 259)                          # cpu_dma_latency
-
-    def _running(self):
-        return self.docker.inspect_container(
-            self.container.container_id)['State']['Running']
-
-    def _stop(self):
-        self.manager._do_container_stop(self.context, self.container, 1)
-        self.assertFalse(self._running())
 
     def assertRefused(self, status, action):
         container = self.reload(self.container)

@@ -510,22 +510,13 @@ class TestSanitize(testtools.TestCase):
         self.assertEqual(clean, clean.strip())
 
 
-class TestRestartAfterNodeSwap(base.ComputeHostTestCase):
+class TestRestartAfterNodeSwap(base.SwappableNode, base.ComputeHostTestCase):
     """A peripheral's node is replaced by another device's."""
 
     def setUp(self):
         super().setUp()
-        # Real nodes, in a scratch directory under /dev as the policy
-        # wants host nodes there.
-        self.node_dir = tempfile.mkdtemp(prefix='zun-oci-test-', dir='/dev')
-        self.addCleanup(shutil.rmtree, self.node_dir)
-        self.node = os.path.join(self.node_dir, 'ttyUSB0')
-        self._mknod(10, 183)                          # hwrng
+        self.make_node()
         rc = 'CUSTOM_PERIPHERAL_SERIAL'
-        writer.atomic_write(self.cdi_dir, cdi_spec.render(cdi_spec.build_spec(
-            contract.CDI_KIND, [('serial-usb0', {'deviceNodes': [
-                cdi_spec.device_node_dict(self.node, 'c', 10, 183,
-                                          permissions='rw')]})])))
         self.cloud.add_device(
             self.cn, base.CONF.host + '_usb0', rc, ['OWNER_CYBORG'],
             contract.AttachInfo.for_device('serial-usb0',
@@ -534,22 +525,6 @@ class TestRestartAfterNodeSwap(base.ComputeHostTestCase):
         self.container = self.create(self.new_container('serial'))
         self.container = self.start(self.container)
         self.assertEqual('Running', self.container.status)
-
-    def _mknod(self, major, minor):
-        if os.path.lexists(self.node):
-            os.unlink(self.node)
-        os.mknod(self.node, 0o600 | stat.S_IFCHR, os.makedev(major, minor))
-
-    def _swap(self):
-        self._mknod(10, 259)                          # cpu_dma_latency
-
-    def _running(self):
-        return self.docker.inspect_container(
-            self.container.container_id)['State']['Running']
-
-    def _stop(self):
-        self.manager._do_container_stop(self.context, self.container, 1)
-        self.assertFalse(self._running())
 
     def assertRefused(self, status):
         container = self.reload(self.container)
