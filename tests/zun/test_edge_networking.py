@@ -161,8 +161,11 @@ class ZunKuryrNetworkTest(zun_base.DriverTestCase):
         self.config(host=self.net.hostname)
         self.config(driver='kuryr', driver_name=self.net.kuryr.name,
                     group='network')
-        CONF.register_opts(ks_loading.get_auth_plugin_conf_options(
-            'password'), group='keystone_auth')
+        password_opts = ks_loading.get_auth_plugin_conf_options('password')
+        CONF.register_opts(password_opts, group='keystone_auth')
+        # auth_url is required: left registered, it would fail every
+        # later test of this process that parses Zun's configuration.
+        self.addCleanup(_unregister, password_opts, 'keystone_auth')
         self.config(auth_type='password', group='keystone_auth')
         # Zun's service user: its admin client creates the ports.
         for key, value in self.net.keystone.credentials('zun').items():
@@ -258,6 +261,12 @@ class ZunKuryrNetworkTest(zun_base.DriverTestCase):
             self.assertNotIn('tap' + port['id'][:11], _links())
         # The bridge goes with its last port.
         self.assertNotIn(bridge, _links())
+
+
+def _unregister(opts, group):
+    # oslo.config unregisters only options of a reset configuration.
+    CONF.reset()
+    CONF.unregister_opts(opts, group=group)
 
 
 def _remove_container(client, container_id):
