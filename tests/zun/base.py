@@ -178,7 +178,7 @@ class ComputeHostTestCase(zun_base.DriverTestCase):
 
 class SwappableNode:
     """A real node under /dev, ``serial-usb0`` of the CDI spec, that a
-    test replaces by another device's with ``swap_node``; for a
+    test replaces by another device's with ``_swap``; for a
     ``ComputeHostTestCase`` whose ``self.manager`` runs the container
     ``self.container``.
     """
@@ -210,3 +210,13 @@ class SwappableNode:
     def _stop(self):
         self.manager._do_container_stop(self.context, self.container, 1)
         self.assertFalse(self._running())
+
+    def test_state_sync_keeps_a_container_whose_device_was_unplugged(self):
+        # The device left (a re-plug gives it another name): the running
+        # container's own node keeps its numbers, which nobody else has.
+        os.unlink(self.node)
+        self.manager.sync_container_state(None)
+        self.assertTrue(self._running())
+        container = self.reload(self.container)
+        self.assertEqual(('Running', None),
+                         (container.status, container.status_reason))

@@ -316,16 +316,6 @@ class TestZunRefusesASwappedNode(base.SwappableNode, AttacherTestCase):
         self.manager.sync_container_state(None)
         self.assertRefused('Stopped', 'The container was stopped')
 
-    def test_state_sync_keeps_a_container_whose_device_was_unplugged(self):
-        # The device left (a re-plug gives it another name): the running
-        # container's own node keeps its numbers, which nobody else has.
-        os.unlink(self.node)
-        self.manager.sync_container_state(None)
-        self.assertTrue(self._running())
-        container = self.reload(self.container)
-        self.assertEqual(('Running', None),
-                         (container.status, container.status_reason))
-
     def test_reboot_refuses_a_missing_node(self):
         os.unlink(self.node)
         self.manager._do_container_reboot(self.context, self.container, 1)

@@ -577,16 +577,6 @@ class TestRestartAfterNodeSwap(base.SwappableNode, base.ComputeHostTestCase):
         self.manager.sync_container_state(None)
         self.assertRefused('Stopped')
 
-    def test_state_sync_keeps_a_container_whose_device_was_unplugged(self):
-        # The device left (a re-plug gives it another name): the running
-        # container's own node keeps its numbers, which nobody else has.
-        os.unlink(self.node)
-        self.manager.sync_container_state(None)
-        self.assertTrue(self._running())
-        container = self.reload(self.container)
-        self.assertEqual(('Running', None),
-                         (container.status, container.status_reason))
-
     def test_start_refuses_a_missing_node(self):
         self._stop()
         os.unlink(self.node)
