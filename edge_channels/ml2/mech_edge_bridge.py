@@ -28,6 +28,7 @@ from neutron_lib.plugins.ml2 import api
 from oslo_config import cfg
 from oslo_log import log as logging
 
+from edge_channels import channel
 from edge_channels import naming
 from edge_channels.conf import edge_bridge as edge_bridge_conf
 
@@ -60,6 +61,8 @@ class EdgeBridgeMechanismDriver(api.MechanismDriver):
 
     def bind_port(self, context):
         port = context.current
+        if channel.is_channel_port(port.get('device_owner')):
+            return  # edge_channel's: a tunnel end, not a bridge port.
         vnic_type = port.get(portbindings.VNIC_TYPE, portbindings.VNIC_NORMAL)
         if vnic_type != portbindings.VNIC_NORMAL:
             LOG.debug('Not binding port %s: vnic_type %s', port['id'],
