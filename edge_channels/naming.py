@@ -63,3 +63,38 @@ def is_bridge_name(name, prefix):
     rest = name[len(prefix):] if name.startswith(prefix) else ''
     return (len(name) == IFNAME_MAX and
             re.fullmatch(r'[0-9a-f]+', rest) is not None)
+
+
+#: The start of every WireGuard interface of a channel hub: the hub
+#: agent removes only interfaces of this form whose hub port is gone.
+WIREGUARD_PREFIX = 'wg-'
+#: The ``binding:vif_details`` key of a hub port's interface name.
+VIF_DETAILS_DEVICE_NAME = 'device_name'
+_UUID = re.compile(r'[0-9a-f]{32}|'
+                   r'[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-'
+                   r'[0-9a-f]{12}')
+_WIREGUARD_NAME = re.compile(r'wg-[0-9a-f]{%d}'
+                             % (IFNAME_MAX - len(WIREGUARD_PREFIX)))
+
+
+def wireguard_device(port_id):
+    """The WireGuard interface of hub port ``port_id``: ``wg-`` and
+    the first 12 hexadecimal digits of the port's UUID (15 characters,
+    Linux's longest name).
+
+    The ML2 driver writes it into the port's ``vif_details`` and the
+    hub agent creates it; both call this.  48 bits of a random UUID
+    make a clash between two hubs of one host vanishingly unlikely.
+    Raises ValueError for anything but a UUID (a hyphenated or bare
+    hexadecimal spelling, either case).
+    """
+    text = str(port_id).lower()
+    if not _UUID.fullmatch(text):
+        raise ValueError('port ID %r is not a UUID' % (port_id,))
+    digits = text.replace('-', '')
+    return WIREGUARD_PREFIX + digits[:IFNAME_MAX - len(WIREGUARD_PREFIX)]
+
+
+def is_wireguard_device(name):
+    """Whether ``name`` is one that ``wireguard_device`` gives."""
+    return _WIREGUARD_NAME.fullmatch(name or '') is not None
