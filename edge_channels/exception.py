@@ -135,10 +135,27 @@ class Conflict(EdgeChannelsException):
     code = 409
 
 
+class SubnetFull(Conflict):
+    _msg_fmt = ('Subnet %(subnet)s has no free address left; delete '
+                'unused channels or ask the operator for another channel '
+                'subnet.')
+
+
+class ChannelChanged(Conflict):
+    _msg_fmt = ('Channel %(uuid)s changed while this request changed it; '
+                'read it again and retry.')
+
+
 class AddressInUse(Conflict):
     _msg_fmt = ('Address %(address)s is already in use in subnet '
                 '%(subnet)s; give another channel_address or leave it out '
                 'and Neutron picks a free one.')
+
+
+class RequestTooLarge(EdgeChannelsException):
+    _msg_fmt = ('The request body is larger than %(limit)s bytes; a '
+                'channel request is much smaller.')
+    code = 413
 
 
 class UnsupportedMediaType(EdgeChannelsException):
@@ -156,6 +173,17 @@ class NeutronUnavailable(ServiceUnavailable):
     _msg_fmt = ('Neutron could not be reached (%(reason)s); try again '
                 'later, and if it persists ask the operator to check '
                 'Neutron and the [neutron] options of the channel API.')
+
+
+class ChannelSubnetMissing(ServiceUnavailable):
+    _msg_fmt = ('Channel subnet %(subnet)s of [api] channel_subnets does '
+                'not exist in Neutron, so channels cannot be made there; '
+                'the operator creates it or corrects the option.')
+
+
+class NoChannelSubnet(ServiceUnavailable):
+    _msg_fmt = ('No channel subnet is configured, so channels have no '
+                'addresses; the operator sets [api] channel_subnets.')
 
 
 class NoHubHost(ServiceUnavailable):
