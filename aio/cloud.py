@@ -60,11 +60,18 @@ SUBNET = '10.97.0.0/24'
 class Cloud:
     """An all-in-one cloud; ``start()`` it, or use it as a context
     manager.  Its first compute host is named ``host``;
-    ``add_compute_host`` adds others.
+    ``add_compute_host`` adds others.  ``device_path`` (one of
+    ``aio.zun.DEVICE_PATHS``) says how zun-compute gives containers
+    their devices, and which API version the cloud's clients ask for.
     """
 
     def __init__(self, workdir=None, db='sqlite', emulated=True,
-                 periodic_interval=5, host=None, progress=None):
+                 periodic_interval=5, host=None, progress=None,
+                 device_path=zun_mod.DEFAULT_DEVICE_PATH):
+        if device_path not in zun_mod.DEVICE_PATHS:
+            raise ValueError('no device path %r: choose one of %s' % (
+                device_path, ', '.join(sorted(zun_mod.DEVICE_PATHS))))
+        self.device_path = device_path
         self.id = uuid.uuid4().hex[:8]
         self.workdir = os.path.abspath(
             workdir or tempfile.mkdtemp(prefix='cp-aio-'))
@@ -192,7 +199,8 @@ class Cloud:
             self.keystone, transport_url, self.host, self.first.cdi_dir,
             self.periodic_interval)
         self.zun = zun_mod.Zun(self.workdir, self.logs, urls['zun'],
-                               self.db_kind, self.keystone, transport_url)
+                               self.db_kind, self.keystone, transport_url,
+                               self.device_path)
         with self.step('Keystone'):
             self.keystone.setup()
             self.keystone.start(self._started)
@@ -355,7 +363,7 @@ class Cloud:
                 'OS_PROJECT_DOMAIN_NAME': creds['project_domain_name'],
                 'OS_IDENTITY_API_VERSION': '3',
                 'OS_REGION_NAME': keystone_mod.REGION,
-                'OS_INTERFACE': 'public', **zun_mod.client_env()}
+                'OS_INTERFACE': 'public', **self.zun.client_env()}
 
     def token(self, user):
         """A project-scoped token of ``user`` and Keystone's token body."""

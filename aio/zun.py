@@ -15,12 +15,17 @@
 Subprocesses only, with the configuration of a deployment: Keystone
 middleware and service user, the cloud's RabbitMQ virtual host and
 database, Placement, Neutron and Cyborg from Keystone's catalog.
-``DEVICE_PATH`` says how zun-compute gives containers their devices.
+The cloud's device path (``DEVICE_PATHS``) says how zun-compute gives
+containers their devices.  ``wait_status`` and ``delete`` are how
+everything that drives the cloud waits for a container.
 """
 
 import os
+import time
 
+import docker
 from zunclient import client as zun_client
+from zunclient import exceptions as zun_exc
 
 from aio import keystone as keystone_mod
 from aio import rootfs
@@ -57,8 +62,8 @@ DEVICE_PATHS = {
                   'docker': {'device_attachers': 'oci'}},
                  DEVICE_PROFILES_VERSION),
 }
-#: The one switch between them.
-DEVICE_PATH = 'attacher'
+#: The device path of a cloud that names none.
+DEFAULT_DEVICE_PATH = 'attacher'
 #: Zun's network driver on the compute hosts (``[network] driver``):
 #: Kuryr's libnetwork plugin turns Neutron ports into Docker networks.
 NETWORK_DRIVER = 'kuryr'
@@ -81,6 +86,25 @@ POLICY = ('"container:create:image_pull_policy": '
           '"rule:context_is_admin or role:member"\n')
 
 
+#: Runs until it is stopped, and stops at once: a shell waiting for
+#: its child answers SIGTERM, where a bare ``sleep`` as PID 1 ignores it
+#: and each stop waits out Zun's stop timeout (``STOP_TIMEOUT``).
+UNTIL_STOPPED = ('sh', '-c', 'trap "exit 0" TERM; sleep 600 & wait')
+#: Bounds the waits for a container's status and for its delete; not a
+#: performance figure.
+CONTAINER_TIMEOUT = 120
+#: Seconds zun-compute gives a container to stop before Docker kills
+#: it (what zun-api uses for ``delete --stop``).
+STOP_TIMEOUT = 10
+#: Seconds without a sign that zun-compute took up a stop or delete
+#: (a status change) before ``delete`` asks again.
+ASK_AGAIN = 10
+
+
+class ContainerFailed(RuntimeError):
+    """A container did not reach a status, or its delete did not end."""
+
+
 def parse_read(output):
     """``{node: [byte, ...]}`` from the output of ``READ_DEVICES``."""
     return {node: data.split() for node, _sep, data in
@@ -88,30 +112,102 @@ def parse_read(output):
              if line.strip())}
 
 
-def api_version():
-    """The container API version of clients on ``DEVICE_PATH``."""
-    return DEVICE_PATHS[DEVICE_PATH][1]
+def wait_status(client, ident, statuses, timeout=CONTAINER_TIMEOUT,
+                poll=0.5):
+    """The container ``ident`` (a python-zunclient resource, read with
+    ``client``) once its status is one of ``statuses``.
 
-
-def client_env():
-    """``OS_*`` settings the CLI needs for ``DEVICE_PATH``."""
-    return {'OS_CONTAINER_API_VERSION': api_version()}
-
-
-def device_profile_fields(names):
-    """Container create fields that ask for the device profiles
-    ``names`` on ``DEVICE_PATH``, as ``--device-profile`` sends them.
+    Raises ``ContainerFailed`` if it is in Error and ``statuses`` does
+    not name Error, or in none of them after ``timeout`` seconds.
     """
-    if api_version() == DEVICE_PROFILES_VERSION:
-        return {'device_profiles': list(names)}
-    return {'labels': {profiles.LABEL: ' '.join(names)}}
+    deadline = time.monotonic() + timeout
+    while True:
+        container = client.containers.get(ident)
+        if container.status in statuses:
+            return container
+        if container.status == 'Error' or time.monotonic() > deadline:
+            raise ContainerFailed(
+                'container %s is %s (%s), not %s'
+                % (ident, container.status, container.status_reason,
+                   ' or '.join(statuses)))
+        time.sleep(poll)
 
 
-def client(keystone, user):
-    """python-zunclient as ``user`` (see ``aio.keystone``)."""
-    return zun_client.Client(api_version(), session=keystone.session(user),
-                             interface='public',
-                             region_name=keystone_mod.REGION)
+def delete(client, ident, engines=(), timeout=CONTAINER_TIMEOUT,
+           poll=0.5):
+    """Delete the container ``ident`` through zun-api with ``client``,
+    stopping it first if it runs, and wait until Zun no longer knows it.
+
+    It stops, waits until the container no longer runs, then deletes,
+    where ``delete(stop=True)`` would ask both at once: zun-api then
+    casts the stop and the delete to zun-compute as two messages
+    (``ContainersController.delete``), whose greenthreads take the
+    container's lock in either order.  When the delete comes first,
+    Docker refuses to remove the running container; Zun has already
+    disconnected its networks, marks it Error, and the stop then leaves
+    it Stopped, to be deleted again.  Worse, Zun's Docker driver takes
+    any error whose text contains "404" for "not found"
+    (``zun.container.docker.driver.is_not_found``), and Docker's refusal
+    quotes the 64 hex digits of the container's id twice: about one
+    refusal in 70 makes Zun forget the container while Docker keeps it.
+
+    Asks again while zun-api answers Conflict (a create or start is
+    under way), when a delete ends in Error, and when zun-compute shows
+    no sign of a request for ``ASK_AGAIN`` seconds.  Once Zun no longer
+    knows the container, looks for its Docker container in the Docker
+    engines ``engines`` (URLs); if Zun left one there, removes it and
+    returns True (a leak to report).  Raises ``ContainerFailed`` if the
+    container is still there after ``timeout`` seconds.
+    """
+    deadline = time.monotonic() + timeout
+    stop_asked = delete_asked = None
+    seen_deleting = False
+    while True:
+        try:
+            container = client.containers.get(ident)
+        except zun_exc.NotFound:
+            return _remove_docker_container(ident, engines)
+        now = time.monotonic()
+        if now > deadline:
+            raise ContainerFailed(
+                'container %s is still %s (%s) %d seconds after its '
+                'delete was asked' % (ident, container.status,
+                                      container.status_reason, timeout))
+        try:
+            if container.status == 'Deleting':
+                seen_deleting = True
+            elif container.status == 'Running':
+                if (stop_asked is None or
+                        now - stop_asked > STOP_TIMEOUT + ASK_AGAIN):
+                    client.containers.stop(ident, STOP_TIMEOUT)
+                    stop_asked = now
+            elif (delete_asked is None or seen_deleting or
+                    now - delete_asked > ASK_AGAIN):
+                # Not asked yet, a delete that ended without deleting
+                # it, or no sign of the last one.
+                client.containers.delete(ident)
+                delete_asked, seen_deleting = now, False
+        except zun_exc.NotFound:
+            return _remove_docker_container(ident, engines)
+        except zun_exc.Conflict:
+            # Not in a state to stop or delete yet: ask again.
+            pass
+        time.sleep(poll)
+
+
+def _remove_docker_container(ident, engines):
+    """Remove the Docker container of Zun's container ``ident`` from the
+    engines at ``engines``; whether there was one.
+    """
+    found = False
+    for url in engines:
+        with docker.APIClient(base_url=url) as engine:
+            try:
+                engine.remove_container('zun-' + ident, force=True)
+            except docker.errors.NotFound:
+                continue
+        found = True
+    return found
 
 
 def _password(keystone, user):
@@ -122,7 +218,9 @@ class Zun:
     """zun-api, and the configuration its compute hosts share."""
 
     def __init__(self, workdir, logs, db_url, db_kind, keystone,
-                 transport_url):
+                 transport_url, device_path=DEFAULT_DEVICE_PATH):
+        #: One of ``DEVICE_PATHS``.
+        self.device_path = device_path
         self.dir = os.path.join(workdir, 'zun')
         self.logs = logs
         self.db_url = db_url
@@ -139,6 +237,29 @@ class Zun:
 
     def log(self, name):
         return os.path.join(self.logs, 'zun-%s.log' % name)
+
+    @property
+    def api_version(self):
+        """The container API version of clients on the device path."""
+        return DEVICE_PATHS[self.device_path][1]
+
+    def client_env(self):
+        """``OS_*`` settings the CLI needs for the device path."""
+        return {'OS_CONTAINER_API_VERSION': self.api_version}
+
+    def device_profile_fields(self, names):
+        """Container create fields that ask for the device profiles
+        ``names`` on the device path, as ``--device-profile`` sends them.
+        """
+        if self.api_version == DEVICE_PROFILES_VERSION:
+            return {'device_profiles': list(names)}
+        return {'labels': {profiles.LABEL: ' '.join(names)}}
+
+    def client(self, user):
+        """python-zunclient as ``user`` (see ``aio.keystone``)."""
+        return zun_client.Client(
+            self.api_version, session=self.keystone.session(user),
+            interface='public', region_name=keystone_mod.REGION)
 
     def sections(self):
         """zun.conf of every Zun service of the cloud."""
@@ -224,7 +345,7 @@ class Zun:
             'oci_attach_cyborg': dict(_password(self.keystone, 'zun'),
                                       region_name=keystone_mod.REGION),
         }
-        for section, options in DEVICE_PATHS[DEVICE_PATH][0].items():
+        for section, options in DEVICE_PATHS[self.device_path][0].items():
             sections.setdefault(section, {}).update(options)
         for section, options in (extra or {}).items():
             sections.setdefault(section, {}).update(options)
