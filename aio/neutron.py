@@ -18,6 +18,11 @@ serve agents (DHCP, L3, L2) and this cloud has none.  Ports are bound
 by the ``edge_bridge`` mechanism driver of ``edge_channels``, which
 needs no agent; containers get their addresses from Docker's remote
 IPAM (kuryr-libnetwork), not from a DHCP agent.
+
+Neutron sends its notifications (``port.create.end`` and the like) to
+the cloud's RabbitMQ virtual host, exchange ``neutron``, topic
+``notifications``: the hub agent of ``edge_channels`` hears port
+changes there.
 """
 
 import os
@@ -33,6 +38,10 @@ PASTE = os.path.join(os.path.dirname(service.VENV_BIN), 'etc', 'neutron',
                      'api-paste.ini')
 #: The mechanism drivers of ``Neutron`` unless the caller names others.
 MECHANISM_DRIVERS = ('edge_bridge',)
+#: Where Neutron's notifications go on the cloud's transport URL: a
+#: listener's ``oslo_messaging.Target(exchange=..., topic=...)``.
+NOTIFICATION_EXCHANGE = 'neutron'
+NOTIFICATION_TOPIC = 'notifications'
 #: VXLAN network identifiers tenant networks take theirs from.
 VNI_RANGES = '1:1000'
 
@@ -46,11 +55,14 @@ class Neutron:
     ``edge_bridge`` binds (the compute hosts of this cloud; none: any);
     ``bridge_prefix``: the start of its bridges' names, the same as the
     host side's (``aio.kuryr.bridge_prefix(cloud id)``).
+    ``config``: more options, ``{section: {option: value}}``, in a
+    file read after the others (so they win), e.g. those of another
+    mechanism driver.
     """
 
     def __init__(self, workdir, logs, db_url, keystone, transport_url,
                  mechanism_drivers=MECHANISM_DRIVERS, edge_hosts=(),
-                 bridge_prefix=None):
+                 bridge_prefix=None, config=None):
         if not db_url.startswith('mysql'):
             raise ValueError('Neutron needs a MariaDB database: its '
                              'migrations do not run on %s'
@@ -68,19 +80,23 @@ class Neutron:
         self.url = 'http://127.0.0.1:%d' % self.port
         self.conf = os.path.join(self.dir, 'neutron.conf')
         self.ml2_conf = os.path.join(self.dir, 'ml2_conf.ini')
+        self.extra_config = dict(config or {})
+        self.extra_conf = os.path.join(self.dir, 'extra.conf')
         self.process = None
         #: Seconds ``neutron-db-manage upgrade heads`` took.
         self.migration_seconds = None
 
     @property
     def config_files(self):
-        return (self.conf, self.ml2_conf)
+        return (self.conf, self.ml2_conf) + (
+            (self.extra_conf,) if self.extra_config else ())
 
     def setup(self):
         os.makedirs(self.dir)
         default = {
             'log_file': self.log,
             'transport_url': self.transport_url,
+            'control_exchange': NOTIFICATION_EXCHANGE,
             'auth_strategy': 'keystone',
             'api_paste_config': PASTE,
             'core_plugin': 'ml2',
@@ -101,6 +117,10 @@ class Neutron:
             'database': {'connection': self.db_url},
             'keystone_authtoken': keystone_mod.authtoken(self.keystone,
                                                          'neutron'),
+            'oslo_messaging_notifications': {
+                'driver': 'messagingv2',
+                'transport_url': self.transport_url,
+                'topics': NOTIFICATION_TOPIC},
             'oslo_concurrency': {'lock_path': os.path.join(self.dir,
                                                            'locks')},
         })
@@ -116,6 +136,8 @@ class Neutron:
                 **({'bridge_prefix': self.bridge_prefix}
                    if self.bridge_prefix else {})),
         })
+        if self.extra_config:
+            service.write_conf(self.extra_conf, self.extra_config)
         argv = [service.bin_path('neutron-db-manage')]
         for path in self.config_files:
             argv += ['--config-file', path]
