@@ -13,6 +13,7 @@
 """Keystone: fernet tokens, the service project, users and catalog."""
 
 import os
+import secrets
 
 import requests
 from keystoneauth1 import session as ks_session
@@ -57,6 +58,9 @@ class Keystone:
         self.db_url = db_url
         self.admin_password = admin_password
         self.passwords = passwords
+        #: This Keystone's users: name -> (project, roles); USERS, and
+        #: those ``add_user`` adds.
+        self.users = dict(USERS)
         self.listener = service.listening_socket()
         self.port = self.listener.getsockname()[1]
         self.url = 'http://127.0.0.1:%d/v3' % self.port
@@ -67,7 +71,7 @@ class Keystone:
         if user == 'admin':
             project, password = 'admin', self.admin_password
         else:
-            project, password = USERS[user][0], self.passwords[user]
+            project, password = self.users[user][0], self.passwords[user]
         return {'auth_url': self.url, 'username': user,
                 'password': password, 'project_name': project,
                 'user_domain_name': DOMAIN, 'project_domain_name': DOMAIN}
@@ -126,26 +130,53 @@ class Keystone:
         self.process.wait_until(lambda: service.http_answers(self.url),
                                 'answer on %s' % self.url)
 
+    def _client(self):
+        return ks_client.Client(session=self.session(), interface='public')
+
     def populate(self, endpoints):
         """Projects, users and roles of USERS; ``endpoints``: service type
         -> (name, URL) for the catalog.
         """
-        ks = ks_client.Client(session=self.session(), interface='public')
-        roles = {r.name: r for r in ks.roles.list()}
-        if 'service' not in roles:
-            roles['service'] = ks.roles.create('service')
-        projects = {}
+        ks = self._client()
         for user, (project, user_roles) in sorted(USERS.items()):
-            if project not in projects:
-                projects[project] = ks.projects.create(project, 'default')
-            created = ks.users.create(user, domain='default',
-                                      password=self.passwords[user],
-                                      default_project=projects[project])
-            for role in user_roles:
-                ks.roles.grant(roles[role], user=created,
-                               project=projects[project])
+            self._create_user(ks, user, project, user_roles)
         for svc_type, (name, url) in endpoints.items():
-            svc = ks.services.create(name, type=svc_type)
-            for interface in ('public', 'internal', 'admin'):
-                ks.endpoints.create(svc, url, interface=interface,
-                                    region=REGION)
+            self._create_endpoint(ks, svc_type, name, url)
+
+    def add_user(self, user, project='service', roles=('service', 'admin'),
+                 password=None):
+        """Create ``user`` in ``project`` (made if missing) with
+        ``roles`` (made if missing), once Keystone runs; afterwards
+        ``credentials``, ``session`` and ``token`` know it.
+        """
+        if user in self.users or user == 'admin':
+            raise ValueError('Keystone already has a user %s' % user)
+        self.passwords[user] = password or secrets.token_hex(12)
+        self.users[user] = (project, tuple(roles))
+        self._create_user(self._client(), user, project, roles)
+        return self.credentials(user)
+
+    def add_endpoint(self, svc_type, name, url):
+        """Catalog service ``name`` of type ``svc_type``, at ``url`` on
+        the public, internal and admin interfaces.
+        """
+        self._create_endpoint(self._client(), svc_type, name, url)
+
+    def _create_user(self, ks, user, project, user_roles):
+        found = ks.projects.list(name=project, domain='default')
+        project_ref = (found[0] if found
+                       else ks.projects.create(project, 'default'))
+        roles = {r.name: r for r in ks.roles.list()}
+        created = ks.users.create(user, domain='default',
+                                  password=self.passwords[user],
+                                  default_project=project_ref)
+        for role in user_roles:
+            if role not in roles:
+                roles[role] = ks.roles.create(role)
+            ks.roles.grant(roles[role], user=created, project=project_ref)
+
+    def _create_endpoint(self, ks, svc_type, name, url):
+        svc = ks.services.create(name, type=svc_type)
+        for interface in ('public', 'internal', 'admin'):
+            ks.endpoints.create(svc, url, interface=interface,
+                                region=REGION)
