@@ -62,9 +62,8 @@ time much less); and, per phase, the ratios of each to (a) in the same
 rounds.  Everything the run creates (services, databases, its work
 directory) is removed at the end; on an error the logs are kept.
 
-Keystone and Placement are started by a local ``ControlPlane`` built on
-aio's service classes: ``aio.cloud.Cloud`` cannot start only those two
-(see /work/coord/requests-schedbench.md).
+Keystone and Placement, and nothing else of the cloud, are started by
+``aio.controlplane.ControlPlane``.
 
     .venv/bin/python -m benchmarks.scheduling [--db sqlite|mariadb]
         [--hosts N] [--rounds N]
@@ -72,10 +71,7 @@ aio's service classes: ``aio.cloud.Cloud`` cannot start only those two
 
 import argparse
 import os
-import secrets
-import shutil
 import sys
-import tempfile
 import time
 import uuid
 from concurrent import futures
@@ -88,9 +84,7 @@ from zun.scheduler import request_filter as zun_request_filter
 from zun.scheduler import utils as zun_sched_utils
 from zun.scheduler.client import report as zun_report
 
-from aio import db as db_mod
-from aio import keystone as keystone_mod
-from aio import placement as placement_mod
+from aio import controlplane
 from aio import service
 from benchmarks import reporting
 from cyborg_peripherals import naming
@@ -181,64 +175,14 @@ FLOOR = 'floor: GET one provider'
 BASE = '(a) no device profile'
 
 
-class ControlPlane:
-    """Keystone and Placement of the all-in-one cloud, and nothing else.
-
-    ``aio.cloud.Cloud`` also starts RabbitMQ, Neutron, Cyborg and Zun,
-    which this benchmark does not need (see
-    /work/coord/requests-schedbench.md); this uses aio's service classes
-    the way it does.  ``stop()`` removes the processes, the MariaDB
-    databases and the work directory (kept, with the logs, after an
-    error).
+def control_plane(db, progress=None):
+    """Keystone and Placement of the all-in-one cloud, Placement on
+    ``db``; ``stop()`` removes the processes, the MariaDB databases and
+    the work directory (``cp-schedbench-*``; kept, with the logs, after
+    an error).
     """
-
-    def __init__(self, db, progress=None):
-        self.db = db
-        self.id = 'schedbench%s' % uuid.uuid4().hex[:6]
-        self.workdir = tempfile.mkdtemp(prefix='cp-schedbench-')
-        self.logs = os.path.join(self.workdir, 'logs')
-        self.progress = progress or (lambda message: None)
-        self.keystone = self.placement = None
-        self.databases = []
-
-    def start(self):
-        os.makedirs(self.logs)
-        setup_log = os.path.join(self.logs, 'setup.log')
-        if self.db == 'mariadb':
-            db_mod.ensure_mariadb(setup_log)
-        dbs = db_mod.Databases(self.db, self.id, self.workdir)
-        urls = {}
-        for svc in ('keystone', 'placement'):
-            # Named before it exists: a failed create is dropped too.
-            self.databases.append(dbs.name(svc))
-            urls[svc] = dbs.create(svc, setup_log)
-        self.keystone = keystone_mod.Keystone(
-            self.workdir, self.logs, urls['keystone'],
-            secrets.token_hex(12),
-            {user: secrets.token_hex(12) for user in keystone_mod.USERS})
-        self.placement = placement_mod.Placement(
-            self.workdir, self.logs, urls['placement'], self.keystone)
-        self.progress('starting Keystone')
-        self.keystone.setup()
-        self.keystone.start(lambda process: None)
-        self.keystone.populate({
-            'placement': ('placement', self.placement.url)})
-        self.progress('starting Placement')
-        self.placement.setup()
-        self.placement.start(lambda process: None)
-
-    def stop(self, keep_logs=False):
-        """Stop and remove everything; returns the problems met."""
-        service.stop_processes(
-            [svc.process for svc in (self.placement, self.keystone)
-             if svc is not None and svc.process is not None],
-            self.progress)
-        errors = db_mod.drop(self.db, self.databases)
-        if keep_logs or errors:
-            print('logs kept in %s' % self.logs, file=sys.stderr)
-        else:
-            shutil.rmtree(self.workdir, ignore_errors=True)
-        return errors
+    return controlplane.ControlPlane('schedbench', db=db, placement=True,
+                                     progress=progress)
 
 
 class Fleet:
@@ -422,7 +366,7 @@ def run(db, hosts, rounds, progress=None):
     """Start Keystone and Placement, populate, measure; returns
     (empty-phase results, half-held-phase results, populate seconds).
     """
-    plane = ControlPlane(db, progress)
+    plane = control_plane(db, progress)
     try:
         plane.start()
         client = plane.placement.client()
@@ -436,10 +380,13 @@ def run(db, hosts, rounds, progress=None):
         held = measure(client, fleet, rounds, clock)
     except BaseException:
         plane.stop(keep_logs=True)
+        if plane.logs:
+            print('logs kept in %s' % plane.logs, file=sys.stderr)
         raise
     errors = plane.stop()
     if errors:
-        raise RuntimeError('clean-up failed: %s' % '; '.join(errors))
+        raise RuntimeError('clean-up failed: %s (logs in %s)'
+                           % ('; '.join(errors), plane.logs))
     return free, held, populated
 
 

@@ -42,7 +42,7 @@ class SchedulingBenchmarkTest(oslo_base.BaseTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.plane = scheduling.ControlPlane('sqlite')
+        cls.plane = scheduling.control_plane('sqlite')
         try:
             cls.plane.start()
             cls.client = cls.plane.placement.client()

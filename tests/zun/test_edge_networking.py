@@ -13,16 +13,14 @@
 """Containers on Neutron networks the way Zun makes them, for real.
 
 Keystone, Neutron (ML2 with ``edge_bridge``, on MariaDB) and
-kuryr-libnetwork run as the all-in-one cloud runs them (``aio``); Zun's
-own ``kuryr`` network driver, loaded as zun-compute loads it, creates
-the Docker network and the ports, and Docker starts the containers
-through Kuryr.  Needs root, MariaDB, RabbitMQ and Docker
+kuryr-libnetwork run as the all-in-one cloud runs them
+(``aio.controlplane``); Zun's own ``kuryr`` network driver, loaded as
+zun-compute loads it, creates the Docker network and the ports, and
+Docker starts the containers through Kuryr.  Needs root, MariaDB, RabbitMQ and Docker
 (tools/start-services).
 """
 
 import os
-import secrets
-import shutil
 import socket
 import subprocess
 import tempfile
@@ -37,12 +35,8 @@ from zun.common import utils as zun_utils
 from zun.network import network as zun_network
 from zun.tests.unit.container import base as zun_base
 
-from aio import db as db_mod
-from aio import keystone as keystone_mod
+from aio import controlplane
 from aio import kuryr as kuryr_mod
-from aio import neutron as neutron_mod
-from aio import rabbit
-from aio import service
 from edge_channels import naming
 from edge_channels.host import bridges as bridges_mod
 from tests.functional import docker_fixtures
@@ -51,79 +45,7 @@ from tests.functional import docker_fixtures
 CONF = zun.conf.CONF
 NETWORK = 'edge-net'
 CIDR = '10.98.0.0/24'
-#: The users these services need; aio.keystone.USERS has them once the
-#: cloud runs Neutron, and this test adds any still missing.
-SERVICE_USERS = {'neutron': ('service', ('service', 'admin')),
-                 'kuryr': ('service', ('service', 'admin'))}
-
-
-class EdgeNetwork:
-    """Keystone, Neutron and Kuryr of one test class; ``stop()`` removes
-    all they made: processes, databases, virtual host, and on the host
-    the Docker networks, bridges and the plugin socket.
-    """
-
-    def __init__(self):
-        self.id = secrets.token_hex(4)
-        self.workdir = tempfile.mkdtemp(prefix='cp-edge-net-')
-        self.logs = os.path.join(self.workdir, 'logs')
-        os.makedirs(self.logs)
-        self.log = os.path.join(self.logs, 'setup.log')
-        self.hostname = socket.gethostname()
-        self.added_users = [u for u in SERVICE_USERS
-                            if u not in keystone_mod.USERS]
-        self.dbs = db_mod.Databases('mariadb', self.id, self.workdir)
-        self.databases = []
-        self.vhost = None
-        self.processes = []
-        self.keystone = self.neutron = self.kuryr = None
-
-    def start(self):
-        keystone_mod.USERS.update({u: SERVICE_USERS[u]
-                                   for u in self.added_users})
-        db_mod.ensure_mariadb(self.log)
-        rabbit.ensure_running(self.log)
-        self.vhost = 'cp-edge-%s' % self.id
-        transport_url = rabbit.add_vhost(self.vhost, self.log)
-        urls = {}
-        for svc in ('keystone', 'neutron'):
-            self.databases.append(self.dbs.name(svc))
-            urls[svc] = self.dbs.create(svc, self.log)
-        self.keystone = keystone_mod.Keystone(
-            self.workdir, self.logs, urls['keystone'],
-            secrets.token_hex(12),
-            {u: secrets.token_hex(12) for u in keystone_mod.USERS})
-        # Kuryr hands ports over to this machine's host name.
-        self.neutron = neutron_mod.Neutron(
-            self.workdir, self.logs, urls['neutron'], self.keystone,
-            transport_url, edge_hosts=[self.hostname],
-            bridge_prefix=kuryr_mod.bridge_prefix(self.id))
-        self.kuryr = kuryr_mod.Kuryr(self.workdir, self.logs, self.keystone,
-                                     self.id)
-        self.keystone.setup()
-        self.keystone.start(self.processes.append)
-        self.keystone.populate({'network': ('neutron', self.neutron.url)})
-        self.neutron.setup()
-        self.neutron.start(self.processes.append)
-        self.network = self.neutron.ensure_network(NETWORK, CIDR)
-        self.kuryr.setup()
-        self.kuryr.start(self.processes.append)
-
-    def stop(self):
-        errors = []
-        if self.kuryr is not None and self.kuryr.process is not None:
-            errors += self.kuryr.stop()
-        service.stop_processes(self.processes)
-        errors += db_mod.drop('mariadb', self.databases)
-        if self.vhost:
-            rabbit.delete_vhost(self.vhost, self.log)
-        for user in self.added_users:
-            keystone_mod.USERS.pop(user, None)
-        if errors:
-            raise RuntimeError('edge network teardown: %s (logs in %s)'
-                               % ('; '.join(errors), self.logs))
-        shutil.rmtree(self.workdir, ignore_errors=True)
-
+HOSTNAME = socket.gethostname()
 
 
 class ZunKuryrNetworkTest(zun_base.DriverTestCase):
@@ -132,18 +54,21 @@ class ZunKuryrNetworkTest(zun_base.DriverTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.net = EdgeNetwork()
-        try:
-            cls.net.start()
-        except BaseException:
-            cls.net.stop()
-            raise
+        # Kuryr hands ports over to this machine's host name.
+        cls.net = controlplane.ControlPlane(
+            'edge-net', neutron=True, kuryr=True, edge_hosts=[HOSTNAME])
+        # start() removes what it made if it fails.
+        cls.net.start()
         cls.addClassCleanup(cls._stop_and_check)
+        cls.network = cls.net.neutron.ensure_network(NETWORK, CIDR)
 
     @classmethod
     def _stop_and_check(cls):
         record = cls.net.kuryr.record
-        cls.net.stop()
+        errors = cls.net.stop()
+        if errors:
+            raise RuntimeError('edge network teardown: %s (logs in %s)'
+                               % ('; '.join(errors), cls.net.logs))
         # Nothing of the cloud is left on the host.
         left = bridges_mod.Bridges(record['bridge_prefix'],
                                    tempfile.gettempdir()).names()
@@ -158,7 +83,7 @@ class ZunKuryrNetworkTest(zun_base.DriverTestCase):
         self.docker = self.useFixture(docker_fixtures.DockerFixture(
             CONF.docker.docker_remote_api_version)).client
         # zun-compute's configuration in the all-in-one cloud.
-        self.config(host=self.net.hostname)
+        self.config(host=HOSTNAME)
         self.config(driver='kuryr', driver_name=self.net.kuryr.name,
                     group='network')
         password_opts = ks_loading.get_auth_plugin_conf_options('password')
@@ -212,26 +137,26 @@ class ZunKuryrNetworkTest(zun_base.DriverTestCase):
         return self.docker.exec_inspect(run['Id'])['ExitCode'], out
 
     def _port(self, container):
-        (address,) = container.addresses[self.net.network['id']]
+        (address,) = container.addresses[self.network['id']]
         return self.neutron.get('/ports/%s' % address['port']).json()['port']
 
     def test_two_containers_get_their_ports_and_ping(self):
         # zun-api's choice for a container given no network: the
         # shared network of the cloud.
         (requested,) = zun_utils.build_requested_networks(self.context, [])
-        self.assertEqual(self.net.network['id'], requested['network'])
+        self.assertEqual(self.network['id'], requested['network'])
         driver = zun_network.driver(context=self.context,
                                     docker_api=self.docker)
         containers = [self._run(driver, requested, 'edge-%d' % i)
                       for i in range(2)]
-        bridge = naming.bridge_name(self.net.network['id'],
+        bridge = naming.bridge_name(self.network['id'],
                                     self.net.kuryr.bridge_prefix)
         ports = [self._port(c) for c in containers]
         for container, port in zip(containers, ports):
             self.assertEqual('bridge', port['binding:vif_type'])
             self.assertEqual(bridge,
                              port['binding:vif_details']['bridge_name'])
-            self.assertEqual(self.net.hostname, port['binding:host_id'])
+            self.assertEqual(HOSTNAME, port['binding:host_id'])
             self.assertEqual('ACTIVE', port['status'])
             (fixed,) = port['fixed_ips']
             status, out = self._exec(container,
