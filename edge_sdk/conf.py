@@ -1,0 +1,70 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Options of the Edge SDK (``[edge_sdk]`` of ``edge-sdk.conf``).
+
+Credentials are not options here: the SDK takes them from the standard
+``OS_*`` environment variables or ``clouds.yaml`` (``OS_CLOUD``), as
+every OpenStack client does.
+"""
+
+from oslo_config import cfg
+
+
+GROUP = 'edge_sdk'
+#: The privsep daemon's own group (its helper command and user).
+PRIVILEGED_GROUP = 'edge_sdk_privileged'
+
+opts = [
+    cfg.StrOpt('state_dir',
+               default='/var/lib/edge-sdk',
+               help='Directory of the private keys of this device, one '
+                    'per channel. Created mode 0700; each key file is '
+                    'mode 0600 and never leaves the device.'),
+    cfg.ListOpt('channels',
+                default=['control', 'tenant'],
+                help='Names of the channels this device keeps, in the '
+                     'order they are brought up. Each name is 1 to 12 '
+                     'lowercase letters, digits or "-"; the interface of '
+                     'channel NAME is "ec-NAME".'),
+    cfg.DictOpt('channel_subnets',
+                default={},
+                help='The channel subnet (name, ID or CIDR among those '
+                     'the channel API offers) of each channel, as '
+                     'NAME:SUBNET pairs. A channel not listed gets the '
+                     "API's default subnet."),
+    cfg.IntOpt('persistent_keepalive',
+               default=25,
+               min=0,
+               max=65535,
+               help='Seconds between keepalive packets to each hub, which '
+                    'keep NAT mappings open so that the hub can reach a '
+                    'device behind NAT. 0 sends none.'),
+    cfg.FloatOpt('poll_interval',
+                 default=10.0,
+                 min=0.5,
+                 help='Seconds between two reads of the channels by '
+                      '"edge-sdk run", which re-applies a channel when '
+                      "its hub's key or endpoint changed."),
+    cfg.StrOpt('endpoint',
+               help='The "ip:port" at which the hubs can reach this '
+                    'device, when it has one. Unset for a device behind '
+                    'NAT: the device then initiates the tunnels.'),
+]
+
+
+def register_opts(conf):
+    conf.register_opts(opts, group=GROUP)
+
+
+def list_opts():
+    return [(GROUP, opts)]
