@@ -1,0 +1,267 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""What ``edge-sdk`` does: keep this device's channels and interfaces
+in step with the channel API.
+
+The library functions take plain values so that other programs (an
+enrollment agent, tests) can drive them: ``apply`` brings one channel
+representation up on its interface; ``up``, ``rotate_key``, ``down``,
+``status`` and ``run`` add the keys and the channel API around it.
+"""
+
+import threading
+import time
+
+from oslo_log import log as logging
+
+from edge_channels import channel as channel_contract
+from edge_sdk import client as client_mod
+from edge_sdk import keys
+from edge_sdk import privileged
+from edge_sdk import wireguard
+
+
+LOG = logging.getLogger(__name__)
+
+
+class Settings:
+    """The options ``edge-sdk`` works with (``[edge_sdk]`` values)."""
+
+    def __init__(self, state_dir, channels=('control', 'tenant'),
+                 channel_subnets=None, persistent_keepalive=25,
+                 poll_interval=10.0, endpoint=None):
+        self.state_dir = state_dir
+        self.channels = [keys.check_name(n) for n in channels]
+        if len(set(self.channels)) != len(self.channels):
+            raise ValueError('channel names repeat in %s: give each '
+                             'once' % ', '.join(self.channels))
+        self.channel_subnets = dict(channel_subnets or {})
+        unknown = sorted(set(self.channel_subnets) - set(self.channels))
+        if unknown:
+            raise ValueError('channel_subnets names %s, which are not in '
+                             'channels: add them to channels or remove '
+                             'them' % ', '.join(unknown))
+        self.keepalive = persistent_keepalive
+        self.poll_interval = poll_interval
+        self.endpoint = (channel_contract.validate_endpoint(endpoint)
+                         if endpoint else None)
+
+    @classmethod
+    def from_conf(cls, group, state_dir=None):
+        return cls(state_dir or group.state_dir, group.channels,
+                   group.channel_subnets, group.persistent_keepalive,
+                   group.poll_interval, group.endpoint)
+
+
+def apply(name, channel, private_key, keepalive):
+    """Bring channel ``name`` (its API representation, untrusted) up on
+    ``ec-<name>`` with ``private_key``.  Returns the ``Tunnel`` applied.
+
+    Raises ``wireguard.InvalidChannel`` / ``ChannelNotReady`` before
+    touching the interface when the representation cannot be used.
+    """
+    tunnel = wireguard.tunnel_from_channel(name, channel, keepalive)
+    privileged.create_interface(tunnel.ifname)
+    privileged.configure(wireguard.tunnel_to_dict(tunnel), private_key)
+    privileged.set_address(tunnel.ifname, str(tunnel.address))
+    privileged.set_up(tunnel.ifname)
+    LOG.info('Channel %(name)s up on %(ifname)s as %(address)s, hubs '
+             '%(hubs)s', {'name': name, 'ifname': tunnel.ifname,
+                          'address': tunnel.address,
+                          'hubs': ', '.join(p.endpoint or '?'
+                                            for p in tunnel.peers)})
+    return tunnel
+
+
+def apply_from_state(state_dir, name, channel, keepalive):
+    """``apply`` with the private key of ``name`` in ``state_dir``."""
+    private_key, _public = keys.ensure_key(state_dir, name)
+    return apply(name, channel, private_key, keepalive)
+
+
+def ensure_channel(client, name, public_key, subnet=None, endpoint=None):
+    """The caller's channel ``name`` with ``public_key``: found (and
+    its key or endpoint updated when they differ) or created.
+    """
+    channel = client.find(name)
+    if channel is None:
+        LOG.info('Creating channel %s', name)
+        return client.create(name, public_key, subnet=subnet,
+                             endpoint=endpoint)
+    props = channel.get('properties') or {}
+    if props.get('public_key') != public_key or \
+            (endpoint and props.get('endpoint') != endpoint):
+        LOG.info('Updating the public key or endpoint of channel %s',
+                 name)
+        return client.update(channel['uuid'], public_key=public_key,
+                             endpoint=endpoint)
+    return channel
+
+
+def wait_ready(client, name, channel, timeout, interval=1.0):
+    """``channel`` again once its hub has reported its key and endpoint
+    (raises ``ChannelNotReady`` after ``timeout`` seconds).
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            wireguard.tunnel_from_channel(name, channel, 0)
+            return channel
+        except wireguard.ChannelNotReady:
+            if time.monotonic() >= deadline:
+                raise wireguard.ChannelNotReady(
+                    'the hub of channel %s has not reported its key and '
+                    'endpoint within %d s: check the hub agent, then run '
+                    'this again' % (name, timeout))
+        time.sleep(interval)
+        channel = client.get(channel['uuid'])
+
+
+def up(settings, client, wait=60.0):
+    """Keys, channels and interfaces of every configured channel.
+    Returns ``{name: (channel, tunnel)}``.
+    """
+    keys.ensure_state_dir(settings.state_dir)
+    result = {}
+    for name in settings.channels:
+        private_key, public_key = keys.ensure_key(settings.state_dir, name)
+        channel = ensure_channel(client, name, public_key,
+                                 settings.channel_subnets.get(name),
+                                 settings.endpoint)
+        channel = wait_ready(client, name, channel, wait)
+        result[name] = (channel, apply(name, channel, private_key,
+                                       settings.keepalive))
+    return result
+
+
+def new_key(state_dir, name):
+    """Replace the private key of channel ``name``; its public key."""
+    keys.ensure_state_dir(state_dir)
+    return keys.generate(keys.key_path(state_dir, name))
+
+
+def rotate_key(settings, client, names=None, wait=60.0):
+    """New private key → PATCH its public key → re-apply, per channel.
+
+    The new key is written first: a PATCH that fails leaves a device
+    whose key the API does not know yet, which the next ``up`` or
+    ``run`` repairs; the tunnel keeps the old key until then.
+    """
+    result = {}
+    for name in names or settings.channels:
+        keys.check_name(name)
+        channel = client.find(name)
+        if channel is None:
+            raise client_mod.ChannelAPIError(
+                'there is no channel %s to rotate the key of: run '
+                '"edge-sdk up" first' % name)
+        public_key = new_key(settings.state_dir, name)
+        channel = client.update(channel['uuid'], public_key=public_key)
+        channel = wait_ready(client, name, channel, wait)
+        private_key = keys.read_private(
+            keys.key_path(settings.state_dir, name))
+        LOG.info('Channel %(name)s has a new key %(key)s',
+                 {'name': name, 'key': public_key})
+        result[name] = (channel, apply(name, channel, private_key,
+                                       settings.keepalive))
+    return result
+
+
+def down(settings, client=None, delete=False):
+    """Remove the interfaces; with ``delete``, the channels too."""
+    for name in settings.channels:
+        privileged.delete_interface(wireguard.interface_name(name))
+        if delete:
+            for channel in client.find_all(name):
+                LOG.info('Deleting channel %(name)s %(uuid)s',
+                         {'name': name, 'uuid': channel.get('uuid')})
+                try:
+                    client.delete(channel['uuid'])
+                except client_mod.ChannelAPIError as e:
+                    if e.status != 404:
+                        raise
+
+
+def status(settings, client=None):
+    """Per channel: the API's view (when a client is given) and the
+    interface's (public facts only).
+    """
+    result = {}
+    for name in settings.channels:
+        entry = {'interface': wireguard.interface_name(name)}
+        entry['wireguard'] = privileged.show(entry['interface'])
+        if client is not None:
+            entry['channel'] = client.find(name)
+        result[name] = entry
+    return result
+
+
+class Runner:
+    """``edge-sdk run``: bring the channels up, then re-apply a channel
+    whenever what the API says of it (hub key, endpoint, address)
+    changes or its interface is gone.
+    """
+
+    def __init__(self, settings, client, wait=60.0):
+        self.settings = settings
+        self.client = client
+        self.wait = wait
+        self.applied = {}
+        self.stopping = threading.Event()
+
+    def sync_once(self):
+        """One pass over the channels; the names re-applied."""
+        changed = []
+        for name in self.settings.channels:
+            try:
+                _private, public_key = keys.ensure_key(
+                    self.settings.state_dir, name)
+                channel = ensure_channel(
+                    self.client, name, public_key,
+                    self.settings.channel_subnets.get(name),
+                    self.settings.endpoint)
+                if self.reconcile(name, channel):
+                    changed.append(name)
+            except (client_mod.ChannelAPIError, ValueError,
+                    wireguard.ChannelNotReady) as e:
+                LOG.warning('Channel %(name)s not synchronised: %(err)s',
+                            {'name': name, 'err': e})
+        return changed
+
+    def reconcile(self, name, channel):
+        """Apply ``channel`` unless it is what was applied last (same
+        hubs, keys, endpoints and address) and its interface is there.
+        Returns whether it applied.
+        """
+        private_key, public_key = keys.ensure_key(self.settings.state_dir,
+                                                  name)
+        tunnel = wireguard.tunnel_from_channel(name, channel,
+                                               self.settings.keepalive)
+        previous = self.applied.get(name)
+        if previous == (tunnel, public_key) and \
+                tunnel.ifname in privileged.list_interfaces():
+            return False
+        if previous is not None:
+            LOG.info('Channel %s changed (hub key, endpoint, address, own '
+                     'key or interface): applying it again', name)
+        apply(name, channel, private_key, self.settings.keepalive)
+        self.applied[name] = (tunnel, public_key)
+        return True
+
+    def run(self):
+        while not self.stopping.is_set():
+            self.sync_once()
+            self.stopping.wait(self.settings.poll_interval)
+
+    def stop(self):
+        self.stopping.set()
