@@ -25,7 +25,6 @@ import os
 import shlex
 import subprocess
 import sys
-import time
 
 from aio import cloud as cloud_mod
 from aio import service
@@ -36,8 +35,6 @@ from aio import zun as aio_zun
 CAMERA_PROFILE = 'aio-camera'
 #: The demo's container.
 CONTAINER = 'aio-demo'
-#: Bounds the wait for the container to run and exit.
-CONTAINER_TIMEOUT = 120
 
 
 def _progress(message):
@@ -112,41 +109,6 @@ def run_command(profile, name=CONTAINER, options=('-f', 'json')):
             aio_zun.IMAGE, 'sh', '-c', aio_zun.READ_DEVICES]
 
 
-def wait_for_status(cloud, ident, done=('Stopped', 'Error'),
-                    timeout=CONTAINER_TIMEOUT, user='demo'):
-    """Poll ``openstack appcontainer show`` until the container's status
-    is one of ``done``; returns its fields.
-    """
-    deadline = time.monotonic() + timeout
-    while True:
-        fields = json.loads(cloud.openstack(
-            'appcontainer', 'show', ident, '-f', 'json', user=user))
-        if fields['status'] in done:
-            return fields
-        if time.monotonic() > deadline:
-            raise service.ServiceFailed(
-                'zun-compute', 'container %s still %s after %d seconds'
-                % (ident, fields['status'], timeout),
-                cloud.zun.computes[cloud.host].log)
-        time.sleep(1)
-
-
-def wait_until_gone(cloud, ident, timeout=CONTAINER_TIMEOUT, user='demo'):
-    """Wait until ``openstack appcontainer list`` no longer lists it."""
-    deadline = time.monotonic() + timeout
-    while True:
-        listed = json.loads(cloud.openstack(
-            'appcontainer', 'list', '-f', 'json', user=user))
-        if not any(c.get('uuid') == ident for c in listed):
-            return
-        if time.monotonic() > deadline:
-            raise service.ServiceFailed(
-                'zun-compute', 'container %s still there %d seconds after '
-                'its delete' % (ident, timeout),
-                cloud.zun.computes[cloud.host].log)
-        time.sleep(1)
-
-
 def leftovers(cloud, ident):
     """What a deleted container left: its accelerator requests (as the
     demo user sees them) and its Placement allocations.
@@ -159,20 +121,19 @@ def leftovers(cloud, ident):
     return arqs, allocations
 
 
-def _demo(cloud, args):
+def _demo(cloud, peripherals):
+    """Run the demo on ``cloud``: an emulated cloud plugs the edge kit,
+    one on this host's devices expects the agent to report the
+    ``peripherals`` that ``cyborg-peripherals discover`` found, one
+    provider each.
+    """
     kit = None
     if cloud.emulated:
         kit = cloud.edge_kit()
+        peripherals = len(kit.devices)
     cloud.start(kit=kit)
     with cloud.step('Cyborg agent report to Placement'):
-        if kit is not None:
-            providers = cloud.wait_for_providers(len(kit.devices))
-        else:
-            time.sleep(5)
-            providers = cloud.providers()
-    if not providers:
-        raise service.ServiceFailed('cyborg-agent', 'reported no peripheral',
-                                    cloud.first.agent.log)
+        providers = cloud.wait_for_providers(peripherals)
     with cloud.step('device profiles (openstack accelerator device '
                     'profile create)'):
         profiles = _profiles(cloud, providers)
@@ -182,8 +143,9 @@ def _demo(cloud, args):
                     'demo' % profile):
         ident = json.loads(cloud.openstack(*run_command(profile),
                                            user='demo'))['uuid']
+    demo = cloud.zun.client('demo')
     with cloud.step('container scheduled, bound, run and exited'):
-        fields = wait_for_status(cloud, ident)
+        container = aio_zun.wait_status(demo, ident, ('Stopped', 'Error'))
     read = cloud.openstack('appcontainer', 'logs', ident, user='demo')
     arqs = json.loads(cloud.openstack('accelerator', 'arq', 'list', '-f',
                                       'json', '--long', user='demo'))
@@ -198,19 +160,21 @@ def _demo(cloud, args):
         # The emulated kit's camera, which the container asked for.
         read_from &= {n for n, (c, _b) in cloud.backing.items()
                       if c == 'camera'}
-    ok = fields['status'] == 'Stopped' and bool(read_from)
+    ok = container.status == 'Stopped' and bool(read_from)
     if not ok:
-        print('aio: the container is %s: %s' % (fields['status'],
-                                                fields.get('status_reason')),
+        print('aio: the container is %s: %s' % (container.status,
+                                                container.status_reason),
               file=sys.stderr)
     # Also with --keep: the user's own containers get the devices.
-    with cloud.step('openstack appcontainer delete, and nothing left'):
-        cloud.openstack('appcontainer', 'delete', ident, user='demo')
-        wait_until_gone(cloud, ident)
+    with cloud.step('container deleted, and nothing left'):
+        leaked = aio_zun.delete(demo, ident, [cloud.first.docker_url])
         arqs, allocations = leftovers(cloud, ident)
-    if arqs or allocations:
-        print('aio: the deleted container left accelerator requests %s '
-              'and allocations %s' % (arqs, allocations), file=sys.stderr)
+    if arqs or allocations or leaked:
+        print('aio: the deleted container left accelerator requests %s, '
+              'allocations %s%s' % (arqs, allocations,
+                                    ' and its Docker container (removed '
+                                    'now)' if leaked else ''),
+              file=sys.stderr)
         ok = False
     return ok
 
@@ -251,13 +215,14 @@ def main(argv=None):
             print('aio: %s' % error, file=sys.stderr)
         return 1 if errors else 0
     emulated = args.emulated
-    if not emulated and not _real_peripherals():
+    peripherals = 0 if emulated else len(_real_peripherals())
+    if not emulated and not peripherals:
         _progress('no peripherals on this host: using the emulated edge kit')
         emulated = True
     cloud = cloud_mod.Cloud(workdir=args.workdir, db=args.db,
                             emulated=emulated, progress=_progress)
     try:
-        ok = _demo(cloud, args)
+        ok = _demo(cloud, peripherals)
     except (service.ServiceFailed, RuntimeError) as e:
         print('aio: FAILED: %s' % e, file=sys.stderr)
         cloud.stop(remove_workdir=False)

@@ -15,8 +15,8 @@ on the all-in-one cloud's real services.
 
 Keystone, Placement, Neutron with Kuryr, Cyborg (API, conductor, agent),
 zun-api and zun-compute run as the cloud runs them (``aio.cloud``), on
-the device path ``aio.zun.DEVICE_PATH`` names, or the one ``--path``
-sets for this run; the benchmark prints which.  A container is run as
+the device path ``--path`` names (default ``aio.zun.DEFAULT_DEVICE_PATH``);
+the benchmark prints which.  A container is run as
 the demo user through zun-api (python-zunclient, what ``openstack
 appcontainer run --device-profile`` sends), and its status is polled
 every ``POLL`` s until Running; each is deleted, outside the timings,
@@ -57,7 +57,6 @@ import time
 import uuid
 
 import docker
-from zunclient import exceptions as zun_exc
 
 from aio import cloud as cloud_mod
 from aio import zun as aio_zun
@@ -70,18 +69,14 @@ GOAL = 1.25
 POLL = 0.1
 TIMEOUT = 120
 PROFILE = 'bench-serial'
-#: Sleeps, and exits at once when Docker stops it (a bare ``sleep`` as
-#: PID 1 ignores SIGTERM: each delete would wait for Zun's stop
-#: timeout).
-COMMAND = ['sh', '-c', 'trap "exit 0" TERM; sleep 600 & wait']
 SERIAL_RC = 'CUSTOM_PERIPHERAL_SERIAL'
 WITH = 'with the profile'
 WITHOUT = 'without a profile'
 DOCKER_DEVICE = 'docker-py, the device'
 DOCKER_PLAIN = 'docker-py, no device'
-#: Services whose log lines carry the create's request id: what they
-#: are doing for it.
-SERVICE_LOGS = (('Placement (scheduling)', 'placement'),)
+#: The service whose log lines carry the create's request id: what it
+#: is doing for it.
+PLACEMENT = 'Placement (scheduling)'
 ARQ_CALLS = 'Cyborg API: ARQ create, bind, resolve'
 #: "2026-12-02 06:32:09.020 27894 INFO ... [<global id> <own id> ...":
 #: a service called by another logs the caller's request id first,
@@ -142,8 +137,8 @@ class Bench:
 
     def __init__(self, cloud):
         self.cloud = cloud
-        self.demo = aio_zun.client(cloud.keystone, 'demo')
-        self.admin = aio_zun.client(cloud.keystone, 'admin')
+        self.demo = cloud.zun.client('demo')
+        self.admin = cloud.zun.client('admin')
         self.docker = docker.APIClient()
         #: Per run of a Zun arm: (arm, timings).
         self.runs = []
@@ -158,72 +153,34 @@ class Bench:
 
     def wait_running(self, ident):
         """When the container was seen Running; None if it failed."""
-        deadline = time.monotonic() + TIMEOUT
-        while True:
-            container = self.demo.containers.get(ident)
-            if container.status == 'Running':
-                return time.time()
-            if container.status == 'Error':
-                print('container %s failed, not counted: %s'
-                      % (ident, container.status_reason), file=sys.stderr)
-                return None
-            if time.monotonic() > deadline:
-                raise RuntimeError('container %s is still %s'
-                                   % (ident, container.status))
-            time.sleep(POLL)
+        container = aio_zun.wait_status(self.demo, ident, ('Running', 'Error'),
+                                        TIMEOUT, POLL)
+        if container.status == 'Error':
+            print('container %s failed, not counted: %s'
+                  % (ident, container.status_reason), file=sys.stderr)
+            return None
+        return time.time()
 
     def delete(self, ident):
-        """Delete the container through zun-api and wait until it is
-        gone; asks again when a delete fails (the container then shows
-        its error, and stays).
+        """Delete the container and wait until it is gone; counts it if
+        Zun left its Docker container (removed, so that the next runs do
+        not pay for it).
         """
-        deadline = time.monotonic() + TIMEOUT
-        while time.monotonic() < deadline:
-            try:
-                self.demo.containers.delete(ident, stop=True)
-            except zun_exc.NotFound:
-                self._docker_leftover(ident)
-                return
-            except zun_exc.Conflict:
-                # Zun refuses while the start is still being recorded.
-                time.sleep(0.2)
-                continue
-            asked = time.monotonic()
-            while time.monotonic() < min(deadline, asked + 20):
-                try:
-                    container = self.demo.containers.get(ident)
-                except zun_exc.NotFound:
-                    self._docker_leftover(ident)
-                    return
-                if container.status == 'Error':
-                    print('deleting container %s again: %s'
-                          % (ident, container.status_reason),
-                          file=sys.stderr)
-                    break
-                time.sleep(0.2)
-        raise RuntimeError('container %s is still there' % ident)
-
-    def _docker_leftover(self, ident):
-        """Count and remove the Docker container of a container Zun
-        deleted, if Zun left it (so that the next runs do not pay for
-        it).
-        """
-        try:
-            self.docker.remove_container('zun-' + ident, force=True)
-        except docker.errors.NotFound:
-            return
-        self.leaked.append(ident)
+        if aio_zun.delete(self.demo, ident, [self.cloud.first.docker_url],
+                          TIMEOUT):
+            self.leaked.append(ident)
 
     def zun_run(self, arm, record=True):
         """Run a container until Running through zun-api, then delete
         it; whether it ran.
         """
-        fields = (aio_zun.device_profile_fields([PROFILE]) if arm == WITH
-                  else {})
+        fields = (self.cloud.zun.device_profile_fields([PROFILE])
+                  if arm == WITH else {})
         sent = time.time()
         container = self.demo.containers.run(
             image=aio_zun.IMAGE, image_pull_policy='ifnotpresent',
-            command=COMMAND, name='bench-%s' % uuid.uuid4().hex[:8], **fields)
+            command=list(aio_zun.UNTIL_STOPPED),
+            name='bench-%s' % uuid.uuid4().hex[:8], **fields)
         accepted = time.time()
         try:
             running = self.wait_running(container.uuid)
@@ -276,7 +233,7 @@ class Bench:
             network_mode='none',
             **(self.device_config if arm == DOCKER_DEVICE else {}))
         created = self.docker.create_container(
-            aio_zun.IMAGE, COMMAND, host_config=config)
+            aio_zun.IMAGE, list(aio_zun.UNTIL_STOPPED), host_config=config)
         self.docker.start(created['Id'])
         self.direct[arm].append(time.perf_counter() - start)
         self.docker.remove_container(created['Id'], force=True)
@@ -305,9 +262,8 @@ class Bench:
         """Per Zun arm, [{phase: s}] of each run, from the container
         actions and the services' logs.
         """
-        logs = {label: LogIndex(os.path.join(
-            self.cloud.logs, '%s.log' % name.replace('%s', self.cloud.host)))
-            for label, name in SERVICE_LOGS}
+        logs = {PLACEMENT: LogIndex(os.path.join(self.cloud.logs,
+                                                 'placement.log'))}
         arqs = arq_requests(os.path.join(self.cloud.logs,
                                          'cyborg-api.log'))
         found = {WITH: [], WITHOUT: []}
@@ -357,11 +313,11 @@ def load():
         return ' '.join(f.read().split()[:3])
 
 
-def report(path, rounds, found, direct, loads, failed):
+def report(path, api_version, rounds, found, direct, loads, failed):
     print('appcontainer run -> Running on the all-in-one cloud, device '
           'path %r (API %s), %d interleaved rounds; ms.  Load average '
           'before / after: %s / %s; %d CPUs.'
-          % (path, aio_zun.api_version(), rounds, loads[0], loads[1],
+          % (path, api_version, rounds, loads[0], loads[1],
              os.cpu_count()))
     phases = list(found[WITH][0])
     print('  %-40s %9s %9s %9s %9s' % ('', 'with p50', 'p95',
@@ -394,9 +350,9 @@ def main(argv=None):
         prog='python -m benchmarks.aio',
         description=__doc__.split('\n')[0])
     parser.add_argument('--path', choices=sorted(aio_zun.DEVICE_PATHS),
-                        default=aio_zun.DEVICE_PATH,
+                        default=aio_zun.DEFAULT_DEVICE_PATH,
                         help='device path of zun-compute (default: '
-                        'aio.zun.DEVICE_PATH, %(default)s)')
+                        '%(default)s)')
     parser.add_argument('--rounds', type=int, default=ROUNDS)
     parser.add_argument('--keep-logs', action='store_true',
                         help="keep the cloud's logs (its work directory)")
@@ -406,10 +362,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.rounds < 1:
         parser.error('--rounds must be at least 1')
-    # The cloud's one switch: zun-compute's configuration and the
-    # clients' API version follow it.
-    aio_zun.DEVICE_PATH = args.path
-    cloud = cloud_mod.Cloud(db=args.db)
+    cloud = cloud_mod.Cloud(db=args.db, device_path=args.path)
     kit = cloud.edge_kit(serial_adapters=1)
     try:
         cloud.start(kit=kit)
@@ -433,8 +386,8 @@ def main(argv=None):
     errors = cloud.stop(remove_workdir=not args.keep_logs)
     if args.keep_logs:
         print('logs kept in %s' % cloud.logs, file=sys.stderr)
-    report(args.path, args.rounds, found, bench.direct, loads,
-           bench.failed)
+    report(args.path, cloud.zun.api_version, args.rounds, found,
+           bench.direct, loads, bench.failed)
     if errors:
         print('clean-up failed: %s' % '; '.join(errors), file=sys.stderr)
         return 1

@@ -21,14 +21,12 @@ python-zunclient or the ``openstack`` CLI -- and clean up what they
 create, so that they pass in any order.
 """
 
-import time
 import uuid
 
 import docker
 import requests
 import sqlalchemy
 from oslotest import base as oslo_base
-from zunclient import exceptions as zun_exc
 
 from aio import cloud as cloud_mod
 from aio import zun as aio_zun
@@ -41,9 +39,6 @@ SDR_RC = 'CUSTOM_PERIPHERAL_SDR'
 FTDI_TRAIT = 'CUSTOM_PERIPHERAL_USB_0403_6001'
 #: Identical serial adapters of the kit.
 SERIAL_ADAPTERS = 4
-#: Bounds the wait for a container to reach a status; not a
-#: performance assertion.
-CONTAINER_TIMEOUT = 120
 
 
 class Kit:
@@ -101,13 +96,12 @@ class Kit:
 
 class CloudTestCase(oslo_base.BaseTestCase):
     """Base of the tests on an all-in-one cloud; subclasses set ``DB``,
-    and ``DEVICE_PATH`` for another ``aio.zun.DEVICE_PATH`` than the
-    cloud's own (a class's tests run one after another in one process,
-    so the switch holds for the class's cloud and clients only).
+    and ``DEVICE_PATH`` for another of ``aio.zun.DEVICE_PATHS`` than the
+    default.
     """
 
     DB = None
-    DEVICE_PATH = None
+    DEVICE_PATH = aio_zun.DEFAULT_DEVICE_PATH
     cloud = None
 
     @classmethod
@@ -115,10 +109,7 @@ class CloudTestCase(oslo_base.BaseTestCase):
         super().setUpClass()
         if cls.DB is None:
             return
-        cls._device_path = aio_zun.DEVICE_PATH
-        if cls.DEVICE_PATH is not None:
-            aio_zun.DEVICE_PATH = cls.DEVICE_PATH
-        cls.cloud = cloud_mod.Cloud(db=cls.DB)
+        cls.cloud = cloud_mod.Cloud(db=cls.DB, device_path=cls.DEVICE_PATH)
         try:
             cls.kit = Kit(cls.cloud)
             cls.cloud.start(kit=cls.kit.kit)
@@ -130,7 +121,6 @@ class CloudTestCase(oslo_base.BaseTestCase):
         except BaseException:
             # Keep the logs for the error report.
             cls.cloud.stop(remove_workdir=False)
-            aio_zun.DEVICE_PATH = cls._device_path
             raise
 
     @classmethod
@@ -139,7 +129,6 @@ class CloudTestCase(oslo_base.BaseTestCase):
             cls.docker.close()
             errors = cls.cloud.stop()
             cls.cloud = None
-            aio_zun.DEVICE_PATH = cls._device_path
             if errors:
                 raise RuntimeError('cloud teardown: %s' % '; '.join(errors))
         super().tearDownClass()
@@ -213,7 +202,7 @@ class CloudTestCase(oslo_base.BaseTestCase):
 
     def zun(self, user='demo'):
         """python-zunclient as ``user``."""
-        return aio_zun.client(self.cloud.keystone, user)
+        return self.cloud.zun.client(user)
 
     # -- things tests create ------------------------------------------------
 
@@ -234,13 +223,13 @@ class CloudTestCase(oslo_base.BaseTestCase):
     def serial_profile(self):
         return self.add_profile({'resources:%s' % SERIAL_RC: '1'})
 
-    def run_container(self, profile, command=('sleep', '600'), user='demo',
-                      wait=('Running',), **fields):
+    def run_container(self, profile, command=aio_zun.UNTIL_STOPPED,
+                      user='demo', wait=('Running',), **fields):
         """Run a container of ``user`` asking for ``profile`` through
         zun-api; waits until its status is one of ``wait`` (nothing if
         empty) and returns it (a zunclient resource).
         """
-        fields.update(aio_zun.device_profile_fields([profile]))
+        fields.update(self.cloud.zun.device_profile_fields([profile]))
         container = self.zun(user).containers.run(
             image=aio_zun.IMAGE, command=list(command),
             image_pull_policy='ifnotpresent',
@@ -251,55 +240,28 @@ class CloudTestCase(oslo_base.BaseTestCase):
         return container
 
     def wait_status(self, ident, statuses, user='demo',
-                 timeout=CONTAINER_TIMEOUT):
-        """The container once its status is one of ``statuses``."""
-        client = self.zun(user)
-        deadline = time.monotonic() + timeout
-        while True:
-            container = client.containers.get(ident)
-            if container.status in statuses:
-                return container
-            if (container.status == 'Error' or
-                    time.monotonic() > deadline):
-                self.fail('container %s is %s (%s), not %s'
-                          % (ident, container.status,
-                             container.status_reason, '/'.join(statuses)))
-            time.sleep(0.5)
-
-    def delete_container(self, ident, user='demo', timeout=CONTAINER_TIMEOUT):
-        """Delete it through zun-api (stopping it first) and wait until
-        it is gone.
-
-        Zun's API sends the stop and the delete to zun-compute as two
-        casts that may run in either order; when the delete comes first
-        Docker refuses to remove the running container and Zun keeps it,
-        saying so in its status reason.  Like a user, delete it again.
+                    timeout=aio_zun.CONTAINER_TIMEOUT):
+        """The container once its status is one of ``statuses`` (see
+        ``aio.zun.wait_status``).
         """
-        client = self.zun(user)
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                client.containers.delete(ident, stop=True)
-            except zun_exc.NotFound:
-                return
-            except zun_exc.Conflict:
-                # Zun refuses while a create or start is under way.
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.5)
-                continue
-            while True:
-                try:
-                    container = client.containers.get(ident)
-                except zun_exc.NotFound:
-                    return
-                if time.monotonic() > deadline:
-                    self.fail('container %s still %s after its delete (%s)'
-                              % (ident, container.status,
-                                 container.status_reason))
-                if container.status != 'Deleting':
-                    break
-                time.sleep(0.5)
+        try:
+            return aio_zun.wait_status(self.zun(user), ident, statuses,
+                                       timeout)
+        except aio_zun.ContainerFailed as e:
+            self.fail(str(e))
+
+    def delete_container(self, ident, user='demo',
+                         timeout=aio_zun.CONTAINER_TIMEOUT):
+        """Delete it through zun-api and wait until it is gone (see
+        ``aio.zun.delete``); fails if Zun left its Docker container.
+        """
+        engines = [host.docker_url for host in self.cloud.hosts.values()]
+        try:
+            leaked = aio_zun.delete(self.zun(user), ident, engines, timeout)
+        except aio_zun.ContainerFailed as e:
+            self.fail(str(e))
+        self.assertFalse(leaked, 'Zun deleted container %s but left its '
+                         'Docker container (now removed)' % ident)
 
     def output(self, ident, user='demo'):
         """Wait for the container to exit; its logs, through zun-api."""
