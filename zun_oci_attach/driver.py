@@ -79,7 +79,6 @@ CONF = conf.CONF
 _pending = contextvars.ContextVar('zun_oci_attach_attach', default=None)
 
 NODES_LABEL = attacher.NODES_LABEL
-DeviceChanged = attacher.DeviceChanged
 
 
 class DevicesKept(arq.DeviceAttachFailed):
@@ -258,7 +257,7 @@ class DockerOCIDriver(docker_driver.DockerDriver):
         if _has_devices(container) and container.container_id:
             try:
                 _check_nodes(container, 'The container was stopped')
-            except DeviceChanged as e:
+            except attacher.DeviceChanged as e:
                 self.stop(context, container, timeout)
                 container.status_reason = str(e)
                 raise
@@ -292,7 +291,7 @@ class DockerOCIDriver(docker_driver.DockerDriver):
             try:
                 _check_nodes(container, 'The container was stopped',
                              running=True)
-            except DeviceChanged as e:
+            except attacher.DeviceChanged as e:
                 LOG.warning('Stopping container %(uuid)s: %(error)s',
                             {'uuid': container.uuid, 'error': e})
                 try:
