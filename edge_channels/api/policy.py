@@ -81,9 +81,11 @@ def list_rules():
 
 
 def get_enforcer(conf=None):
-    """The process's Enforcer, made on first use."""
+    """The process's Enforcer, made on first use (or when ``conf`` is
+    another configuration than the one it was made with).
+    """
     global _ENFORCER
-    if _ENFORCER is None:
+    if _ENFORCER is None or (conf is not None and _ENFORCER.conf is not conf):
         _ENFORCER = policy.Enforcer(conf or cfg.CONF)
         _ENFORCER.register_defaults(list_rules())
     return _ENFORCER

@@ -31,12 +31,14 @@ NEUTRON_SERVICE_TYPE = 'network'
 opts = [
     cfg.ListOpt('channel_subnets',
                 default=[],
-                help='Names or IDs of the Neutron subnets that channels '
+                help='IDs (or names) of the Neutron subnets that channels '
                      'get their addresses from; the first is the one used '
                      'when a request names none.  The operator creates '
                      'them (an admin-owned network, not shared); the API '
-                     'never creates subnets.  A request may name any of '
-                     'these by name, ID or CIDR, and no other.'),
+                     'never creates subnets.  Prefer IDs: a name must '
+                     'match exactly one subnet of any project in Neutron, '
+                     'or no channel can be created.  A request may name '
+                     'any of these by name, ID or CIDR, and no other.'),
     cfg.ListOpt('hub_hosts',
                 default=[],
                 help='Hosts (binding:host_id) that run the hub agent.  A '

@@ -19,6 +19,7 @@ a real token; what the API did is checked in Neutron as the admin.
 import base64
 import ipaddress
 import os
+from concurrent import futures
 
 import requests
 from hypothesis import given
@@ -33,6 +34,7 @@ from tests.channels import base
 #: A user with only the service role, as a service such as Doni that
 #: creates channels for the projects of the devices it enrols.
 ENROLLER = 'channel-enroller'
+HUB_HOSTS = ('hub-1', 'hub-2')
 CHANNEL_KEYS = {'uuid', 'name', 'project_id', 'channel_type', 'status',
                 'properties', 'peers'}
 
@@ -49,7 +51,8 @@ class ChannelAPITest(base.ChannelsTestCase):
         cls.plane.add_user(ENROLLER, 'service', ('service',))
         cls.api = channels_mod.ChannelAPI(cls.plane.workdir, cls.plane.logs,
                                           cls.plane.keystone,
-                                          cls.plane.neutron)
+                                          cls.plane.neutron,
+                                          hub_hosts=HUB_HOSTS)
         cls.api.setup()
         cls.api.start(cls.plane.track)
         cls.cidr = ipaddress.ip_network(cls.api.subnet['cidr'])
@@ -129,7 +132,7 @@ class ChannelAPITest(base.ChannelsTestCase):
                           'peers': [hub['id']]}, spoke['binding:profile'])
         self.assertEqual(channel.DEVICE_OWNER_HUB, hub['device_owner'])
         self.assertEqual(self.projects['demo'], hub['project_id'])
-        self.assertEqual(channels_mod.HUB_HOSTS[0], hub['binding:host_id'])
+        self.assertEqual(HUB_HOSTS[0], hub['binding:host_id'])
         self.assertEqual(peer['properties']['ip'],
                          hub['fixed_ips'][0]['ip_address'])
 
@@ -197,6 +200,43 @@ class ChannelAPITest(base.ChannelsTestCase):
                          {p['id'] for p in self.channel_ports()})
         self.assertEqual(204, self.clients['other'].delete(
             '/channels/%s' % third['uuid']).status_code)
+        self.assertNothingInNeutron()
+
+    def test_hubs_spread_over_the_hub_hosts(self):
+        first = self.create('demo')
+        second = self.create('other')
+        hosts = {self.port(c['peers'][0]['uuid'])['binding:host_id']
+                 for c in (first, second)}
+        self.assertEqual(set(HUB_HOSTS), hosts)
+        self.clients['demo'].delete('/channels/%s' % first['uuid'])
+        self.clients['other'].delete('/channels/%s' % second['uuid'])
+        self.assertNothingInNeutron()
+
+    def test_concurrent_creates_and_deletes_share_one_hub(self):
+        count = 6
+
+        def create(_):
+            client = self.api.client('other')
+            return client.post('/channels', json={
+                'channel_type': 'wireguard',
+                'properties': {'public_key': new_key()}})
+
+        with futures.ThreadPoolExecutor(count) as pool:
+            answers = list(pool.map(create, range(count)))
+        self.assertEqual([201] * count, [r.status_code for r in answers],
+                         [r.text for r in answers])
+        made = [r.json() for r in answers]
+        self.assertEqual(1, len({c['peers'][0]['uuid'] for c in made}))
+        self.assertEqual(count, len({c['properties']['ip'] for c in made}))
+        self.assertEqual(count + 1, len(self.channel_ports()))
+
+        def delete(created):
+            client = self.api.client('other')
+            return client.delete('/channels/%s' % created['uuid'])
+
+        with futures.ThreadPoolExecutor(count) as pool:
+            answers = list(pool.map(delete, made))
+        self.assertEqual([204] * count, [r.status_code for r in answers])
         self.assertNothingInNeutron()
 
     def test_channel_address_given(self):
