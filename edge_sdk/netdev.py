@@ -121,7 +121,11 @@ def create(ifname):
 def configure(tunnel, private_key, listen_port=None):
     """Replace the WireGuard configuration of ``tunnel.ifname``."""
     text = wireguard.render(private_key, tunnel.peers, listen_port)
-    run(['wg', 'setconf', tunnel.ifname, '/dev/stdin'], stdin=text)
+    try:
+        run(['wg', 'setconf', tunnel.ifname, '/dev/stdin'], stdin=text)
+    except CommandFailed as e:
+        # wg quotes lines it cannot parse: never let one carry the key.
+        raise CommandFailed(str(e).replace(private_key, '<private key>'))
 
 
 def set_address(ifname, address):
