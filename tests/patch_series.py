@@ -12,6 +12,7 @@
 
 """Our upstream patch series (tools/<name>-patches), read as tools/ does."""
 
+import ast
 import base64
 import csv
 import hashlib
@@ -52,6 +53,42 @@ def package_part(patch_path, package):
             if keep:
                 out.append(line)
     return ''.join(out)
+
+
+def test_changes(patches, package):
+    """(path, test method name) -> +1 for each test method the series
+    adds to ``package``/, -1 for each it removes (a changed ``def``
+    line counts 0).
+    """
+    changes = {}
+    for patch in patches:
+        path = None
+        for line in package_part(patch, package).splitlines():
+            m = re.match(r'diff --git a/\S+ b/(\S+)', line)
+            if m:
+                path = m.group(1)
+                continue
+            m = re.match(r'([+-])\s+def (test_\w+)\(', line)
+            if m:
+                key = (path, m.group(2))
+                changes[key] = (changes.get(key, 0) +
+                                (1 if m.group(1) == '+' else -1))
+    return {key: n for key, n in changes.items() if n}
+
+
+def test_id(site_packages, path, name):
+    """The ID of test method ``name`` of the installed module ``path``
+    (relative to ``site_packages``): module.Class.name.
+    """
+    with open(os.path.join(site_packages, path)) as f:
+        tree = ast.parse(f.read())
+    module = path[:-len('.py')].replace('/', '.')
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and any(
+                isinstance(item, ast.FunctionDef) and item.name == name
+                for item in node.body):
+            return '%s.%s.%s' % (module, node.name, name)
+    raise LookupError('no class of %s defines %s' % (path, name))
 
 
 def touched_files(diff):
