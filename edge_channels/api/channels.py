@@ -351,9 +351,7 @@ class Channels:
                 spoke = self._create_spoke(fields, subnet, project_id, hub)
             except BaseException:
                 if hub_is_new:
-                    LOG.info('Deleting hub %(hub)s made for a channel that '
-                             'could not be created', {'hub': hub['id']})
-                    self.client.delete_port(hub['id'])
+                    self._remove_new_hub(hub)
                 raise
         LOG.info('Created channel %(uuid)s of project %(project)s on '
                  'subnet %(subnet)s with hub %(hub)s',
@@ -386,6 +384,22 @@ class Channels:
                   'subnet': subnet['id'], 'host': hub['binding:host_id']})
         return hub, True
 
+    def _remove_new_hub(self, hub):
+        """Delete the hub made for a channel whose spoke failed; a
+        failure here is logged, not raised: the caller's error is the
+        one that tells what went wrong.
+        """
+        LOG.info('Deleting hub %(hub)s made for a channel that could not '
+                 'be created', {'hub': hub['id']})
+        try:
+            self.client.delete_port(hub['id'])
+        except exception.EdgeChannelsException as e:
+            LOG.error('Hub %(hub)s made for a failed channel is left '
+                      'without channels: %(error)s; the next channel of '
+                      'its project on this subnet uses it, or delete the '
+                      'port in Neutron', {'hub': hub['id'],
+                                          'error': e.message})
+
     def _create_spoke(self, fields, subnet, project_id, hub):
         fixed_ip = {'subnet_id': subnet['id']}
         address = fields['channel_address']
@@ -403,6 +417,9 @@ class Channels:
             port['name'] = fields['name']
         try:
             return self.client.create_port(port)
+        except neutron.NotFound:
+            raise exception.ChannelSubnetMissing(
+                subnet=exception.quote(subnet['id']))
         except neutron.Refused as e:
             if e.kind == 'IpAddressAlreadyAllocated':
                 raise exception.AddressInUse(address=address,
@@ -453,7 +470,8 @@ class Channels:
     def delete(self, context, uuid_):
         spoke = self._spoke(context, uuid_, 'channel:delete')
         project_id = spoke['project_id']
-        subnet_id = spoke['fixed_ips'][0]['subnet_id']
+        fixed = spoke.get('fixed_ips') or [{'subnet_id': 'none'}]
+        subnet_id = fixed[0]['subnet_id']
         with self._lock(subnet_id, project_id):
             if not self.client.delete_port(spoke['id']):
                 raise exception.ChannelNotFound(uuid=exception.quote(uuid_))
