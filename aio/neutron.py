@@ -125,8 +125,10 @@ class Neutron:
                                                            'locks')},
         })
         service.write_conf(self.ml2_conf, {
-            'ml2': {'type_drivers': 'flat,vxlan',
-                    'tenant_network_types': 'vxlan',
+            # Tenant networks are local: edge_bridge connects the
+            # containers of one host (specs/container-networking.rst).
+            'ml2': {'type_drivers': 'local,flat,vxlan',
+                    'tenant_network_types': 'local',
                     'mechanism_drivers': ','.join(self.mechanism_drivers),
                     'extension_drivers': 'port_security'},
             'ml2_type_flat': {'flat_networks': '*'},

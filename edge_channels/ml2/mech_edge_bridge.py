@@ -37,7 +37,11 @@ LOG = logging.getLogger(__name__)
 #: Segments whose traffic stays on one host's bridge.  Between hosts a
 #: VXLAN segment would also need a VXLAN device on each bridge and the
 #: other hosts' addresses, which only an agent could report.
-NETWORK_TYPES = (constants.TYPE_FLAT, constants.TYPE_VXLAN)
+#: What a bridge on one host gives: a local network, or a flat one whose
+#: physical network is that bridge.  Not VXLAN: without a VXLAN device
+#: and the other hosts' addresses, containers of one network on two
+#: hosts would not reach each other, and the port would still be ACTIVE.
+NETWORK_TYPES = (constants.TYPE_LOCAL, constants.TYPE_FLAT)
 
 
 class EdgeBridgeMechanismDriver(api.MechanismDriver):

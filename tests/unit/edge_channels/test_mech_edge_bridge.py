@@ -93,8 +93,8 @@ class _EdgeBridgeBase(test_plugin.Ml2PluginV2TestCase):
 
 class EdgeBridgeTestCase(_EdgeBridgeBase):
 
-    def test_vxlan_port_on_served_host_is_bound_to_its_bridge(self):
-        net = self._network(constants.TYPE_VXLAN)
+    def test_local_port_on_served_host_is_bound_to_its_bridge(self):
+        net = self._network(constants.TYPE_LOCAL)
         port = self._port(net, SERVED)
         self.assertBoundTo(net, port)
         # What Neutron stored, not only what the create answered.
@@ -107,7 +107,7 @@ class EdgeBridgeTestCase(_EdgeBridgeBase):
         self.assertBoundTo(net, self._port(net, SERVED))
 
     def test_ports_of_one_network_share_a_bridge_other_networks_not(self):
-        one, two = (self._network(constants.TYPE_VXLAN) for _ in range(2))
+        one, two = (self._network(constants.TYPE_LOCAL) for _ in range(2))
         first = self._port(one, SERVED)
         second = self._port(one, ALSO_SERVED)
         third = self._port(two, SERVED)
@@ -123,18 +123,24 @@ class EdgeBridgeTestCase(_EdgeBridgeBase):
                                provider_net.SEGMENTATION_ID: 7})
         self.assertNotBound(self._port(net, SERVED))
 
+    def test_vxlan_port_is_not_bound(self):
+        # A bridge on one host is no VXLAN segment: bound, the port would
+        # be ACTIVE while containers on other hosts cannot reach it.
+        self.assertNotBound(self._port(self._network(constants.TYPE_VXLAN),
+                                       SERVED))
+
     def test_port_on_other_host_is_not_bound(self):
-        net = self._network(constants.TYPE_VXLAN)
+        net = self._network(constants.TYPE_LOCAL)
         self.assertNotBound(self._port(net, 'elsewhere'))
 
     def test_direct_vnic_is_not_bound(self):
-        net = self._network(constants.TYPE_VXLAN)
+        net = self._network(constants.TYPE_LOCAL)
         port = self._port(net, SERVED, **{
             portbindings.VNIC_TYPE: portbindings.VNIC_DIRECT})
         self.assertNotBound(port)
 
     def test_port_without_host_stays_unbound(self):
-        net = self._network(constants.TYPE_VXLAN)
+        net = self._network(constants.TYPE_LOCAL)
         res = self._create_port(self.fmt, net['id'], is_admin=True)
         port = self.deserialize(self.fmt, res)['port']
         self.assertEqual(portbindings.VIF_TYPE_UNBOUND,
@@ -143,7 +149,7 @@ class EdgeBridgeTestCase(_EdgeBridgeBase):
     def test_port_moved_between_hosts(self):
         # kuryr-libnetwork sets binding:host_id to its own host name
         # when it takes over the port Zun created.
-        net = self._network(constants.TYPE_VXLAN)
+        net = self._network(constants.TYPE_LOCAL)
         port = self._port(net, SERVED)
         self.assertBoundTo(net, self._bind(port, ALSO_SERVED))
         self.assertEqual(portbindings.VIF_TYPE_BINDING_FAILED,
@@ -157,7 +163,7 @@ class EveryHostTestCase(_EdgeBridgeBase):
     hosts = []
 
     def test_port_on_any_host_is_bound(self):
-        net = self._network(constants.TYPE_VXLAN)
+        net = self._network(constants.TYPE_LOCAL)
         self.assertBoundTo(net, self._port(net, 'anywhere'))
 
 
