@@ -48,11 +48,13 @@ WSGI_SCRIPT = 'edge-channels-api'
 class ChannelAPI:
     """edge-channels-api on ``keystone`` and ``neutron`` (aio objects,
     both running when ``setup`` is called).  ``cidr``: the channel
-    subnet's; ``hub_hosts``: ``[api] hub_hosts``.
+    subnet's (made in network ``network``, the default subnet);
+    ``extra_subnets``: IDs of more channel subnets, made by the caller;
+    ``hub_hosts``: ``[api] hub_hosts``.
     """
 
     def __init__(self, workdir, logs, keystone, neutron, cidr=CIDR,
-                 hub_hosts=HUB_HOSTS, network=NETWORK):
+                 hub_hosts=HUB_HOSTS, network=NETWORK, extra_subnets=()):
         self.dir = os.path.join(workdir, 'edge-channels')
         self.log = os.path.join(logs, 'edge-channels-api.log')
         self.keystone = keystone
@@ -60,6 +62,7 @@ class ChannelAPI:
         self.cidr = cidr
         self.hub_hosts = tuple(hub_hosts)
         self.network_name = network
+        self.extra_subnets = tuple(extra_subnets)
         self.listener = service.listening_socket()
         self.port = self.listener.getsockname()[1]
         self.url = 'http://127.0.0.1:%d' % self.port
@@ -71,7 +74,8 @@ class ChannelAPI:
     def sections(self):
         return {
             'DEFAULT': {'log_file': self.log, 'debug': 'true'},
-            'api': {'channel_subnets': self.subnet['id'],
+            'api': {'channel_subnets': ','.join(
+                        (self.subnet['id'],) + self.extra_subnets),
                     'hub_hosts': ','.join(self.hub_hosts)},
             'neutron': dict(self.keystone.credentials(USER),
                             auth_type='password',

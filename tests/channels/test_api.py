@@ -35,6 +35,8 @@ from tests.channels import base
 #: creates channels for the projects of the devices it enrols.
 ENROLLER = 'channel-enroller'
 HUB_HOSTS = ('hub-1', 'hub-2')
+#: A second channel subnet, on a network of its own.
+SECOND = ('channels-second', '10.98.0.0/24')
 CHANNEL_KEYS = {'uuid', 'name', 'project_id', 'channel_type', 'status',
                 'properties', 'peers'}
 
@@ -49,10 +51,12 @@ class ChannelAPITest(base.ChannelsTestCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.plane.add_user(ENROLLER, 'service', ('service',))
+        second = cls.plane.neutron.ensure_network(*SECOND, shared=False)
         cls.api = channels_mod.ChannelAPI(cls.plane.workdir, cls.plane.logs,
                                           cls.plane.keystone,
                                           cls.plane.neutron,
-                                          hub_hosts=HUB_HOSTS)
+                                          hub_hosts=HUB_HOSTS,
+                                          extra_subnets=second['subnets'])
         cls.api.setup()
         cls.api.start(cls.plane.track)
         cls.cidr = ipaddress.ip_network(cls.api.subnet['cidr'])
@@ -237,6 +241,29 @@ class ChannelAPITest(base.ChannelsTestCase):
         with futures.ThreadPoolExecutor(count) as pool:
             answers = list(pool.map(delete, made))
         self.assertEqual([204] * count, [r.status_code for r in answers])
+        self.assertNothingInNeutron()
+
+    def test_the_subnet_by_cidr_name_or_address(self):
+        ip = ipaddress.ip_address
+        second = ipaddress.ip_network(SECOND[1])
+        by_cidr = self.create(subnet=SECOND[1])
+        by_name = self.create(subnet=SECOND[0])
+        by_address = self.create(channel_address=str(second[9]))
+        default = self.create()
+        for made in (by_cidr, by_name, by_address):
+            self.assertIn(ip(made['properties']['ip']), second)
+            self.assertEqual(SECOND[1],
+                             made['peers'][0]['properties']['subnet'])
+        self.assertEqual(str(second[9]), by_address['properties']['ip'])
+        self.assertIn(ip(default['properties']['ip']), self.cidr)
+        # One hub per subnet and project.
+        self.assertEqual(1, len({c['peers'][0]['uuid']
+                                 for c in (by_cidr, by_name, by_address)}))
+        self.assertNotEqual(by_cidr['peers'][0]['uuid'],
+                            default['peers'][0]['uuid'])
+        for made in (by_cidr, by_name, by_address, default):
+            self.assertEqual(204, self.clients['demo'].delete(
+                '/channels/%s' % made['uuid']).status_code)
         self.assertNothingInNeutron()
 
     def test_channel_address_given(self):
