@@ -215,6 +215,10 @@ class ControlPlane:
             errors += self.kuryr.stop(self.progress)
         service.stop_processes([p for p in own if p is not None],
                                self.progress)
+        for svc in (self.neutron, self.placement, self.keystone):
+            if svc is not None and svc.process is None:
+                # Made, never set up: give its port back.
+                svc.listener.close()
         self.processes = []
         errors += db_mod.drop('mariadb', self.databases)
         self.databases = []
