@@ -117,6 +117,10 @@ class HubAgent:
                 for hub_id in sorted(pending):
                     self.sync_hub(hub_id)
             except Exception:
+                if self._stopped:
+                    # The privsep daemon may have been stopped with us.
+                    LOG.info('Sync interrupted by the stop')
+                    return
                 LOG.exception('Sync failed; a full re-sync follows in %d '
                               'seconds', RETRY_INTERVAL)
                 self.request_full(RETRY_INTERVAL)
