@@ -55,6 +55,17 @@ opts = [
                  help='Seconds between two reads of the channels by '
                       '"edge-sdk run", which re-applies a channel when '
                       "its hub's key or endpoint changed."),
+    cfg.FloatOpt('handshake_wait',
+                 default=10.0,
+                 min=0,
+                 help='Seconds to wait, after applying a channel, for a '
+                      'handshake with its hub, applying the configuration '
+                      'again every second meanwhile: a hub that learns '
+                      "the device's new key a moment later then answers "
+                      "at once instead of after WireGuard's own 5 s retry. "
+                      'A channel whose hub stays silent is left '
+                      'configured, with a warning. 0: do not wait. '
+                      'Needs persistent_keepalive.'),
     cfg.StrOpt('endpoint',
                help='The "ip:port" at which the hubs can reach this '
                     'device, when it has one. Unset for a device behind '

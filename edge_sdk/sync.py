@@ -39,7 +39,7 @@ class Settings:
 
     def __init__(self, state_dir, channels=('control', 'tenant'),
                  channel_subnets=None, persistent_keepalive=25,
-                 poll_interval=10.0, endpoint=None):
+                 poll_interval=10.0, endpoint=None, handshake_wait=0.0):
         self.state_dir = state_dir
         self.channels = [keys.check_name(n) for n in channels]
         if len(set(self.channels)) != len(self.channels):
@@ -53,6 +53,7 @@ class Settings:
                              'them' % ', '.join(unknown))
         self.keepalive = persistent_keepalive
         self.poll_interval = poll_interval
+        self.handshake_wait = handshake_wait if persistent_keepalive else 0
         self.endpoint = (channel_contract.validate_endpoint(endpoint)
                          if endpoint else None)
 
@@ -60,27 +61,73 @@ class Settings:
     def from_conf(cls, group, state_dir=None):
         return cls(state_dir or group.state_dir, group.channels,
                    group.channel_subnets, group.persistent_keepalive,
-                   group.poll_interval, group.endpoint)
+                   group.poll_interval, group.endpoint,
+                   group.handshake_wait)
 
 
-def apply(name, channel, private_key, keepalive):
+def apply(name, channel, private_key, keepalive, handshake_wait=0.0):
     """Bring channel ``name`` (its API representation, untrusted) up on
     ``ec-<name>`` with ``private_key``.  Returns the ``Tunnel`` applied.
 
     Raises ``wireguard.InvalidChannel`` / ``ChannelNotReady`` before
     touching the interface when the representation cannot be used.
+    With ``handshake_wait``, waits that long for a handshake with every
+    hub (see ``settle``).
     """
     tunnel = wireguard.tunnel_from_channel(name, channel, keepalive)
+    since = int(time.time())
     privileged.create_interface(tunnel.ifname)
     privileged.configure(wireguard.tunnel_to_dict(tunnel), private_key)
     privileged.set_address(tunnel.ifname, str(tunnel.address))
     privileged.set_up(tunnel.ifname)
+    if handshake_wait and keepalive:
+        settle(tunnel, private_key, since, handshake_wait)
     LOG.info('Channel %(name)s up on %(ifname)s as %(address)s, hubs '
              '%(hubs)s', {'name': name, 'ifname': tunnel.ifname,
                           'address': tunnel.address,
                           'hubs': ', '.join(p.endpoint or '?'
                                             for p in tunnel.peers)})
     return tunnel
+
+
+def _handshaken(tunnel, since):
+    shown = privileged.show(tunnel.ifname)
+    done = {p['public_key'] for p in (shown or {}).get('peers', ())
+            if p['latest_handshake'] >= since}
+    return done >= {p.public_key for p in tunnel.peers}
+
+
+def settle(tunnel, private_key, since, timeout, retry=1.0):
+    """Wait until every hub of ``tunnel`` has made a handshake at or
+    after ``since`` (Unix seconds); meanwhile apply the configuration
+    again every ``retry`` seconds.
+
+    ``wg setconf`` makes the peers anew, and with a keepalive a new
+    peer starts a handshake at once: a hub that had not yet been told
+    the device's key (a rotation, a new channel) answers within a
+    second of learning it, instead of at WireGuard's next retry five
+    seconds later.  Returns whether the handshakes happened.
+    """
+    start = time.monotonic()
+    next_retry = start + retry
+    while not _handshaken(tunnel, since):
+        now = time.monotonic()
+        if now - start >= timeout:
+            LOG.warning('No handshake with the hub of %(ifname)s within '
+                        '%(timeout)d s: the hub may not know this '
+                        "device's key yet, or %(endpoints)s is "
+                        'unreachable; "edge-sdk status" shows the last '
+                        'handshake', {
+                            'ifname': tunnel.ifname, 'timeout': timeout,
+                            'endpoints': ', '.join(
+                                p.endpoint or '?' for p in tunnel.peers)})
+            return False
+        if now >= next_retry:
+            privileged.configure(wireguard.tunnel_to_dict(tunnel),
+                                 private_key)
+            next_retry = now + retry
+        time.sleep(0.1)
+    return True
 
 
 def apply_from_state(state_dir, name, channel, keepalive):
@@ -108,7 +155,7 @@ def ensure_channel(client, name, public_key, subnet=None, endpoint=None):
     return channel
 
 
-def wait_ready(client, name, channel, timeout, interval=1.0):
+def wait_ready(client, name, channel, timeout, interval=0.5):
     """``channel`` again once its hub has reported its key and endpoint
     (raises ``ChannelNotReady`` after ``timeout`` seconds).
     """
@@ -132,15 +179,20 @@ def up(settings, client, wait=60.0):
     Returns ``{name: (channel, tunnel)}``.
     """
     keys.ensure_state_dir(settings.state_dir)
-    result = {}
+    found = {}
+    # Every channel is asked for first, so that their hubs come up
+    # together; each is then applied as soon as its hub is ready.
     for name in settings.channels:
         private_key, public_key = keys.ensure_key(settings.state_dir, name)
-        channel = ensure_channel(client, name, public_key,
-                                 settings.channel_subnets.get(name),
-                                 settings.endpoint)
+        found[name] = (private_key, ensure_channel(
+            client, name, public_key, settings.channel_subnets.get(name),
+            settings.endpoint))
+    result = {}
+    for name, (private_key, channel) in found.items():
         channel = wait_ready(client, name, channel, wait)
         result[name] = (channel, apply(name, channel, private_key,
-                                       settings.keepalive))
+                                       settings.keepalive,
+                                       settings.handshake_wait))
     return result
 
 
@@ -173,7 +225,8 @@ def rotate_key(settings, client, names=None, wait=60.0):
         LOG.info('Channel %(name)s has a new key %(key)s',
                  {'name': name, 'key': public_key})
         result[name] = (channel, apply(name, channel, private_key,
-                                       settings.keepalive))
+                                       settings.keepalive,
+                                       settings.handshake_wait))
     return result
 
 
@@ -254,7 +307,8 @@ class Runner:
         if previous is not None:
             LOG.info('Channel %s changed (hub key, endpoint, address, own '
                      'key or interface): applying it again', name)
-        apply(name, channel, private_key, self.settings.keepalive)
+        apply(name, channel, private_key, self.settings.keepalive,
+              self.settings.handshake_wait)
         self.applied[name] = (tunnel, public_key)
         return True
 

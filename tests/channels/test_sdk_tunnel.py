@@ -35,6 +35,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 
@@ -50,6 +51,8 @@ IFNAME = 'ec-control'
 HUB_PORT = 51820
 #: How soon a changed tunnel must carry pings again.
 RESTORE_SECONDS = 5.0
+#: [edge_sdk] handshake_wait of the device.
+HANDSHAKE_WAIT = 10.0
 WG_ENV = dict(os.environ, WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD='1')
 SOCKET_DIR = '/var/run/wireguard'
 
@@ -376,6 +379,27 @@ class TestSdkTunnel(testtools.TestCase):
         self.assertEqual(0o600, os.stat(key_file).st_mode & 0o777)
         self.assertEqual([NAME + '.key'], os.listdir(self.state))
 
+    def test_rotate_key_hub_learns_it_later(self):
+        # As with the real API: the device applies its new key before
+        # the hub agent has it.  The SDK applies its configuration again
+        # every second until the hub answers, so the tunnel is back
+        # about a second after the hub learns the key, not at
+        # WireGuard's next retry 5 s later.
+        self.bring_up()
+        old = self.device_key
+        new = self.device.call('rotate')['public_key']
+        late = 2.0
+        timer = threading.Timer(late, self.hub.set_spoke, (new, old))
+        timer.start()
+        self.addCleanup(timer.cancel)
+        reply = self.device.call('reconcile', channel=self.hub.channel(new))
+        timer.join()
+        self.assertTrue(reply['changed'])
+        self.figures['hub_late_by_s'] = late
+        self.figures['reconcile_with_late_hub_s'] = reply['seconds']
+        self.assertLess(reply['seconds'], late + 2.0)
+        self.assertIsNotNone(self.nets.ping(1))
+
     def test_hostile_channel_changes_nothing(self):
         self.bring_up()
         channel = self.hub.channel(self.device_key)
@@ -416,7 +440,8 @@ def _device_main(state_dir, keepalive):
     cfg.CONF([], project='edge-sdk', default_config_files=[])
     privileged.context.start(method=priv_context.Method.FORK)
     settings = sync.Settings(state_dir, channels=[NAME],
-                             persistent_keepalive=keepalive)
+                             persistent_keepalive=keepalive,
+                             handshake_wait=HANDSHAKE_WAIT)
     runner = sync.Runner(settings, client=None)
     out = sys.stdout
     for line in sys.stdin:
