@@ -78,8 +78,6 @@ CONF = conf.CONF
 
 _pending = contextvars.ContextVar('zun_oci_attach_attach', default=None)
 
-NODES_LABEL = attacher.NODES_LABEL
-
 
 class DevicesKept(arq.DeviceAttachFailed):
     message = ('%(reason)s. Docker container %(id)s could not be removed '

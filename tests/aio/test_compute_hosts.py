@@ -20,7 +20,7 @@ CDI directory; the second has its own Docker engine and Kuryr too, see
 aio.dockerd), in one cloud.
 
 Zun schedules by device profile on the path of the patched series
-(``aio.zun.DEVICE_PATH`` 'attacher'), which this class uses.
+(``aio.zun.DEFAULT_DEVICE_PATH``), which this class uses.
 """
 
 import json
@@ -48,10 +48,6 @@ CAMERA_RUNS = 20
 #: The machine's engine's default bridge, which an engine started with
 #: ``--bridge none`` deletes.
 DOCKER0 = 'docker0'
-#: Runs until stopped, and stops at once: a shell waiting for its child
-#: answers SIGTERM, where ``sleep`` as PID 1 ignores it for the 10 s of
-#: Zun's stop (each delete of the tests stops the container first).
-UNTIL_STOPPED = ['sh', '-c', 'trap "exit 0" TERM; sleep 600 & wait']
 #: The sandboxes kuryr-libnetwork's Join accepts (its schema).
 KURYR_SANDBOX = re.compile(r'^/var/run/docker/netns/[0-9a-f]{12}$')
 
@@ -110,8 +106,6 @@ class TestOwnEngine(testtools.TestCase):
 
 class TestTwoComputeHosts(base.CloudTestCase):
     DB = 'sqlite'
-    # Scheduling by device profile is the patched series' path.
-    DEVICE_PATH = 'attacher'
 
     @classmethod
     def setUpClass(cls):
@@ -209,8 +203,7 @@ class TestTwoComputeHosts(base.CloudTestCase):
                      if base.CAMERA_RC in rp['inventories']]
         landed = []
         for _i in range(CAMERA_RUNS):
-            container = self.run_container(profile, UNTIL_STOPPED,
-                                           user='admin')
+            container = self.run_container(profile, user='admin')
             landed.append((container.host, list(self.device_allocations(
                 container.uuid))))
             self.delete_container(container.uuid, 'admin')
@@ -219,7 +212,7 @@ class TestTwoComputeHosts(base.CloudTestCase):
 
     def test_when_the_camera_is_busy_the_api_says_so(self):
         profile = self.add_profile({'resources:%s' % base.CAMERA_RC: '1'})
-        running = self.run_container(profile, UNTIL_STOPPED)
+        running = self.run_container(profile)
         before = {c.uuid for c in self.zun().containers.list()}
         usages = {host: self.usages(host) for host in self.cloud.hosts}
 

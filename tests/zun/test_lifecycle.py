@@ -42,6 +42,7 @@ from cyborg_peripherals.cdi import writer
 from tests.zun import base
 from tests.zun import races
 from zun_oci_attach import arq
+from zun_oci_attach import attacher
 from zun_oci_attach import driver
 from zun_oci_attach.conf import cyborg as cyborg_conf
 
@@ -591,13 +592,13 @@ class TestRestartAfterNodeSwap(base.SwappableNode, base.ComputeHostTestCase):
         self.manager.driver.delete(self.context, self.container, True)
         container = self.new_container('serial')
         container.labels = dict(container.labels, **{
-            driver.NODES_LABEL: json.dumps({'nodes': []})})
+            attacher.NODES_LABEL: json.dumps({'nodes': []})})
         container.save(self.context)
         container = self.create(container)
         labels = self.docker.inspect_container(
             container.container_id)['Config']['Labels']
         self.assertEqual({'nodes': [[self.node, 'c', 10, 183]]},
-                         json.loads(labels[driver.NODES_LABEL]))
+                         json.loads(labels[attacher.NODES_LABEL]))
 
 
 
