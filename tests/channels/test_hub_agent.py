@@ -437,8 +437,14 @@ class HubAgentTest(base.ChannelsTestCase):
 
     # -- the proof ----------------------------------------------------------
 
+    def _wait_started(self):
+        # The first full re-sync done: the agent listens by then.
+        _wait('agent start', lambda: os.path.exists(self.log) and
+              self._log_lines('Full re-sync of'), 60)
+
     def test_hub_life_cycle(self):
         figures = {}
+        self._wait_started()
         start = time.monotonic()
         hub = self._hub()
         hub_ip = hub['fixed_ips'][0]['ip_address']
@@ -495,6 +501,9 @@ class HubAgentTest(base.ChannelsTestCase):
         # Spoke 1's peer kept its session and counters.
         self.assertGreaterEqual(peers[pub1][1], rx_before)
         self.assertTrue(self.nets.pings(hub_ip))
+        # The agent logs a change once privsep returns: after it shows.
+        _wait('log of the change', lambda: len(
+            self._log_lines('applied')) > applied_before, APPLY_SECONDS)
         applied = self._log_lines('applied')[applied_before:]
         self.assertEqual(1, len(applied), applied)
         self.assertIn('applied 2 operations (peer_set, route_add)',
@@ -508,16 +517,30 @@ class HubAgentTest(base.ChannelsTestCase):
             APPLY_SECONDS, start)
         self.assertEqual({pub1}, set(self._peers(device)))
 
+        # A second hub, deleted while the agent is down.
+        gone = self._hub()
+        gone_device = self._device(gone)
+        self.nets.wireguard_names.add(gone_device)
+        _wait('second hub', lambda: self._peers(gone_device) is not None,
+              APPLY_SECONDS)
+        gone_key = os.path.join(self.state_dir, gone['id'] + '.key')
+        self.assertTrue(os.path.exists(gone_key))
+
         # The agent killed, its interface gone (as after a reboot): the
         # agent restarted rebuilds it with the same key and port, and
-        # the device reconnects.
+        # the device reconnects.  The hub deleted meanwhile is cleaned
+        # up by the first full re-sync.
         self.agent.kill()
         self.nets.in_hub('ip', 'link', 'del', device)
+        self._delete(gone['id'])
         self.assertFalse(self.nets.pings(hub_ip))
         self.agent.start()
         figures['agent restart -> interface rebuilt'] = _wait(
             'rebuilt interface', lambda: pub1 in (self._peers(device) or {}),
             30)
+        _wait('removal of the hub deleted meanwhile',
+              lambda: self._peers(gone_device) is None, APPLY_SECONDS)
+        self.assertFalse(os.path.exists(gone_key))
         self.assertEqual(hub_key, self._interface_key(device))
         self.assertEqual(reported['binding:profile'],
                          self._show(hub['id'])['binding:profile'])
