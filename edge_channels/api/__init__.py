@@ -14,6 +14,7 @@
 kept as Neutron ports.
 
 ``wsgi`` is the entry point, ``app`` the WSGI application and its
-routes, ``channels`` what each request does, ``neutron`` the calls to
-Neutron, ``policy`` who may do what.
+routes, ``schema`` the request bodies and the representation,
+``channels`` what each request does, ``neutron`` the calls to Neutron,
+``policy`` who may do what.
 """

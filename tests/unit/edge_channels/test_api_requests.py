@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from edge_channels import channel
 from edge_channels import exception
-from edge_channels.api import channels
+from edge_channels.api import schema
 
 
 KEYS = st.binary(min_size=32, max_size=32).map(
@@ -44,17 +44,17 @@ class CreateBodyTest(testtools.TestCase):
         body = {'channel_type': 'wireguard', 'properties': props}
         if name is not None:
             body['name'] = name
-        fields = channels.parse_create(body)
+        fields = schema.parse_create(body)
         self.assertEqual(props, fields['properties'])
         self.assertEqual(name, fields['name'])
         self.assertIsNone(fields['project_id'])
 
     @given(st.text(min_size=1).filter(
-        lambda k: k not in channels.CREATE_KEYS), KEYS)
+        lambda k: k not in schema.CREATE_KEYS), KEYS)
     def test_unknown_keys_are_named(self, extra, key):
         body = {'channel_type': 'wireguard',
                 'properties': {'public_key': key}, extra: 1}
-        e = self.assertRaises(exception.Invalid, channels.parse_create, body)
+        e = self.assertRaises(exception.Invalid, schema.parse_create, body)
         self.assertIn('unknown keys', str(e))
         self.assertIn(exception.quote(extra)[:20], str(e))
 
@@ -63,7 +63,7 @@ class CreateBodyTest(testtools.TestCase):
     def test_unknown_properties_are_refused(self, extra, key):
         body = {'channel_type': 'wireguard',
                 'properties': {'public_key': key, extra: 'x'}}
-        self.assertRaises(exception.Invalid, channels.parse_create, body)
+        self.assertRaises(exception.Invalid, schema.parse_create, body)
 
     def test_required_and_typed(self):
         key = base64.b64encode(b'k' * 32).decode()
@@ -79,13 +79,13 @@ class CreateBodyTest(testtools.TestCase):
                      {'channel_type': 'wireguard',
                       'properties': {'public_key': key}, 'project_id': ''},
                      [], 'channel', None):
-            e = self.assertRaises(exception.Invalid, channels.parse_create,
+            e = self.assertRaises(exception.Invalid, schema.parse_create,
                                   body)
             self.assertEqual(400, e.code)
 
     def test_address_is_parsed(self):
         key = base64.b64encode(b'k' * 32).decode()
-        fields = channels.parse_create({
+        fields = schema.parse_create({
             'channel_type': 'wireguard', 'properties': {'public_key': key},
             'channel_address': '2001:db8::5'})
         self.assertEqual(ipaddress.ip_address('2001:db8::5'),
@@ -95,12 +95,12 @@ class CreateBodyTest(testtools.TestCase):
 class UpdateBodyTest(testtools.TestCase):
 
     def test_endpoint_null_clears(self):
-        fields = channels.parse_update({'properties': {'endpoint': None}})
+        fields = schema.parse_update({'properties': {'endpoint': None}})
         self.assertEqual({'endpoint': None}, fields['properties'])
 
     def test_nothing_to_change(self):
         for body in ({}, {'properties': {}}):
-            e = self.assertRaises(exception.Invalid, channels.parse_update,
+            e = self.assertRaises(exception.Invalid, schema.parse_update,
                                   body)
             self.assertIn('nothing to change', str(e))
 
@@ -108,7 +108,7 @@ class UpdateBodyTest(testtools.TestCase):
         for body in ({'properties': {'peers': []}},
                      {'project_id': uuid.uuid4().hex},
                      {'channel_type': 'wireguard'}):
-            self.assertRaises(exception.Invalid, channels.parse_update, body)
+            self.assertRaises(exception.Invalid, schema.parse_update, body)
 
 
 class RepresentationTest(testtools.TestCase):
@@ -127,7 +127,7 @@ class RepresentationTest(testtools.TestCase):
         spoke = self._port(channel.DEVICE_OWNER_SPOKE,
                            {'public_key': 'S', 'peers': [hub['id']]},
                            '10.0.0.3', subnet)
-        rep = channels.channel_repr(spoke, [hub], {subnet: '10.0.0.0/24'})
+        rep = schema.channel_repr(spoke, [hub], {subnet: '10.0.0.0/24'})
         # Chameleon's create_channel_representation, and name/project_id.
         self.assertEqual({'uuid', 'channel_type', 'peers', 'status',
                           'properties', 'name', 'project_id'}, set(rep))
