@@ -128,16 +128,20 @@ def configure(tunnel, private_key, listen_port=None):
         raise CommandFailed(str(e).replace(private_key, '<private key>'))
 
 
+def addresses(ifname):
+    """The interface's addresses but link-local ones, "ip/prefix"."""
+    proc = run(['ip', '-j', 'address', 'show', 'dev', ifname])
+    return [('%s/%s' % (a['local'], a['prefixlen']))
+            for link in json.loads(proc.stdout or '[]')
+            for a in link.get('addr_info', [])
+            if a.get('scope') != 'link']
+
+
 def set_address(ifname, address):
     """Make ``address`` (an ``ip_interface``) the interface's only
     address.
     """
-    proc = run(['ip', '-j', 'address', 'show', 'dev', ifname])
-    current = [('%s/%s' % (a['local'], a['prefixlen']))
-               for link in json.loads(proc.stdout or '[]')
-               for a in link.get('addr_info', [])
-               if a.get('scope') != 'link']
-    if current == [str(address)]:
+    if addresses(ifname) == [str(address)]:
         return
     run(['ip', 'address', 'flush', 'dev', ifname, 'scope', 'global'])
     run(['ip', 'address', 'add', str(address), 'dev', ifname])
@@ -155,7 +159,8 @@ def delete(ifname):
 
 def show(ifname):
     """Public facts of the interface (never its private key)."""
-    if link_kind(ifname) is None:
+    link = _link(wireguard.check_interface(ifname))
+    if link is None:
         return None
     lines = run(['wg', 'show', ifname, 'dump']).stdout.splitlines()
     if not lines:
@@ -163,6 +168,8 @@ def show(ifname):
     head = lines[0].split('\t')
     result = {'public_key': head[1],
               'listen_port': int(head[2]) if head[2].isdigit() else None,
+              'addresses': addresses(ifname),
+              'up': 'UP' in link.get('flags', ()),
               'peers': []}
     for line in lines[1:]:
         f = line.split('\t')

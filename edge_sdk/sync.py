@@ -75,6 +75,11 @@ def apply(name, channel, private_key, keepalive, handshake_wait=0.0):
     hub (see ``settle``).
     """
     tunnel = wireguard.tunnel_from_channel(name, channel, keepalive)
+    if configured(tunnel, keys.public_key(private_key)):
+        # Already so (edge-sdk run after up, up run twice): applying it
+        # again would only drop the sessions.
+        LOG.debug('Channel %s is configured already', name)
+        return tunnel
     since = int(time.time())
     privileged.create_interface(tunnel.ifname)
     privileged.configure(wireguard.tunnel_to_dict(tunnel), private_key)
@@ -88,6 +93,23 @@ def apply(name, channel, private_key, keepalive, handshake_wait=0.0):
                           'hubs': ', '.join(p.endpoint or '?'
                                             for p in tunnel.peers)})
     return tunnel
+
+
+def configured(tunnel, public_key):
+    """Whether ``tunnel.ifname`` is up with exactly ``tunnel``'s hubs
+    and address and the private key of ``public_key``.
+    """
+    shown = privileged.show(tunnel.ifname)
+    if not shown or not shown['up'] or \
+            shown['public_key'] != public_key or \
+            list(shown['addresses']) != [str(tunnel.address)]:
+        return False
+    have = sorted((p['public_key'], p['endpoint'],
+                   tuple(p['allowed_ips']), p['keepalive'])
+                  for p in shown['peers'])
+    want = sorted((p.public_key, p.endpoint, (str(p.allowed_ips),),
+                   p.keepalive) for p in tunnel.peers)
+    return have == want
 
 
 def _handshaken(tunnel, since):
@@ -303,6 +325,10 @@ class Runner:
         previous = self.applied.get(name)
         if previous == (tunnel, public_key) and \
                 tunnel.ifname in privileged.list_interfaces():
+            return False
+        if previous is None and configured(tunnel, public_key):
+            # As "edge-sdk up" left it: keep its sessions.
+            self.applied[name] = (tunnel, public_key)
             return False
         if previous is not None:
             LOG.info('Channel %s changed (hub key, endpoint, address, own '

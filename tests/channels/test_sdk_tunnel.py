@@ -325,10 +325,29 @@ class TestSdkTunnel(testtools.TestCase):
             self.assertEqual('0000000000001000', status['CapEff'].strip())
             self.assertEqual('0000000000001000', status['CapPrm'].strip())
             self.assertEqual('1', status['NoNewPrivs'].strip())
-        # The same channel again changes nothing.
+        # The same channel again changes nothing; nor does it for a new
+        # runner (edge-sdk run after up): the sessions stay.
+        ifindex = self._ifindex()
+        handshake = self.device.call('show')['show']['peers'][0][
+            'latest_handshake']
+        self.assertNotEqual(0, handshake)
         self.assertFalse(self.device.call(
             'reconcile', channel=self.hub.channel(self.device_key))
             ['changed'])
+        self.device.call('forget')
+        self.assertFalse(self.device.call(
+            'reconcile', channel=self.hub.channel(self.device_key))
+            ['changed'])
+        self.assertEqual(ifindex, self._ifindex())
+        self.assertEqual(handshake, self.device.call('show')['show'][
+            'peers'][0]['latest_handshake'])
+        # A link set down is brought up again.
+        _run('ip', '-n', self.nets.dev, 'link', 'set', IFNAME, 'down')
+        self.device.call('forget')
+        self.assertTrue(self.device.call(
+            'reconcile', channel=self.hub.channel(self.device_key))
+            ['changed'])
+        self.assertIsNotNone(self.nets.ping(RESTORE_SECONDS))
         self.device.call('down')
         self.assertEqual([], self.device.call('interfaces')['interfaces'])
 
@@ -455,6 +474,9 @@ def _device_main(state_dir, keepalive):
                 changed = runner.reconcile(NAME, request['channel'])
                 reply = {'changed': changed,
                          'seconds': round(time.monotonic() - start, 3)}
+            elif op == 'forget':
+                runner.applied.clear()
+                reply = {}
             elif op == 'rotate':
                 reply = {'public_key': sync.new_key(state_dir, NAME)}
             elif op == 'show':
