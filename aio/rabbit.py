@@ -49,6 +49,12 @@ def add_vhost(vhost, log):
     service.run('rabbitmq', ['rabbitmqctl', 'add_vhost', vhost], log)
     service.run('rabbitmq', ['rabbitmqctl', 'set_permissions', '-p', vhost,
                              'guest', '.*', '.*', '.*'], log)
+    # Neutron notifies every port change; with no hub agent listening
+    # (a cloud kept for a user) its notification queues would only grow.
+    service.run('rabbitmq', ['rabbitmqctl', 'set_policy', '-p', vhost,
+                             '--apply-to', 'queues', 'notifications',
+                             r'^notifications\.', '{"max-length": 1000}'],
+                log)
     return 'rabbit://guest:guest@%s:%d/%s' % (HOST, PORT, vhost)
 
 
