@@ -26,7 +26,6 @@ thread syncs; notifications only name hubs for it, coalesced.
 import threading
 import time
 
-import oslo_messaging
 from oslo_log import log as logging
 
 from edge_channels import channel
@@ -38,7 +37,6 @@ from edge_channels.agent import state as state_mod
 LOG = logging.getLogger(__name__)
 #: Seconds before a failed sync is tried again (a full re-sync).
 RETRY_INTERVAL = 10
-EVENT_TYPES = r'^port\.(create|update|delete)\.end$'
 
 
 class HubAgent:
@@ -214,19 +212,3 @@ class HubAgent:
             for spoke_id in self._hubs.pop(hub_id, ()):
                 self._spoke_hubs.get(spoke_id, set()).discard(hub_id)
 
-
-class NotificationEndpoint:
-    """Neutron's port notifications, turned into hubs to sync."""
-
-    filter_rule = oslo_messaging.NotificationFilter(event_type=EVENT_TYPES)
-
-    def __init__(self, agent):
-        self.agent = agent
-
-    def info(self, ctxt, publisher_id, event_type, payload, metadata):
-        hubs = self.agent.hubs_of_event(event_type, payload or {})
-        if hubs:
-            LOG.debug('%(event)s: syncing hubs %(hubs)s',
-                      {'event': event_type, 'hubs': sorted(hubs)})
-            self.agent.request(hubs)
-        return oslo_messaging.NotificationResult.HANDLED

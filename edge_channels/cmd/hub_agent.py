@@ -25,6 +25,7 @@ from oslo_privsep import priv_context
 from edge_channels import privileged
 from edge_channels.agent import manager
 from edge_channels.agent import neutron
+from edge_channels.agent import notifications
 from edge_channels.conf import hub as hub_conf
 
 
@@ -40,7 +41,7 @@ def _listener(agent):
     pool = CONF.hub.notification_pool or 'edge-channels-hub-%s' % (
         CONF.hub.host)
     return oslo_messaging.get_notification_listener(
-        transport, targets, [manager.NotificationEndpoint(agent)],
+        transport, targets, [notifications.NotificationEndpoint(agent)],
         executor='threading', pool=pool)
 
 
