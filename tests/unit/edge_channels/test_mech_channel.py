@@ -46,12 +46,13 @@ class _ChannelBase(test_plugin.Ml2PluginV2TestCase):
     def setUp(self):
         self.useFixture(fixtures.FakeLogger())
         edge_bridge_conf.register_opts(cfg.CONF)
-        driver_type.register_ml2_drivers_vxlan_opts()
+        driver_type.register_ml2_drivers_flat_opts()
         cfg.CONF.set_override('hosts', [], group='edge_bridge')
-        cfg.CONF.set_override('vni_ranges', ['1:100'], group='ml2_type_vxlan')
+        cfg.CONF.set_override('flat_networks', ['*'], group='ml2_type_flat')
         super().setUp()
-        # A VXLAN network, which edge_bridge would bind ports of.
-        args = {provider_net.NETWORK_TYPE: constants.TYPE_VXLAN}
+        # A flat network, which edge_bridge would bind ports of.
+        args = {provider_net.NETWORK_TYPE: constants.TYPE_FLAT,
+                provider_net.PHYSICAL_NETWORK: 'channels'}
         net = self._make_network(self.fmt, 'channels', True, as_admin=True,
                                  arg_list=tuple(args), **args)['network']
         self._make_subnet(self.fmt, {'network': net}, '10.7.0.1',
