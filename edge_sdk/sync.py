@@ -201,16 +201,16 @@ def up(settings, client, wait=60.0):
     Returns ``{name: (channel, tunnel)}``.
     """
     keys.ensure_state_dir(settings.state_dir)
-    found = {}
-    # Every channel is asked for first, so that their hubs come up
-    # together; each is then applied as soon as its hub is ready.
+    result = {}
+    # One channel after the other, in the configured order: the first
+    # (control) is up before the next is asked for.  A channel create
+    # takes the API seconds, a hub's report about one: asking for all
+    # first would delay the control channel by the others' creates.
     for name in settings.channels:
         private_key, public_key = keys.ensure_key(settings.state_dir, name)
-        found[name] = (private_key, ensure_channel(
-            client, name, public_key, settings.channel_subnets.get(name),
-            settings.endpoint))
-    result = {}
-    for name, (private_key, channel) in found.items():
+        channel = ensure_channel(client, name, public_key,
+                                 settings.channel_subnets.get(name),
+                                 settings.endpoint)
         channel = wait_ready(client, name, channel, wait)
         result[name] = (channel, apply(name, channel, private_key,
                                        settings.keepalive,
