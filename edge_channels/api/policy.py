@@ -15,7 +15,8 @@
 A channel belongs to a project; its members and admins may use it.
 Acting for another project (creating a channel owned by it, listing
 every project's) needs admin or the ``service`` role, which a service
-such as Doni enrolling devices holds.
+such as Doni enrolling devices holds; that role may then also show,
+update and delete the channels it made for their owners.
 """
 
 from oslo_config import cfg
@@ -26,6 +27,9 @@ from edge_channels import exception
 
 ADMIN_OR_OWNER = 'role:admin or project_id:%(project_id)s'
 ADMIN_OR_SERVICE = 'role:admin or role:service'
+#: A channel the service role made for an owner is one it must keep up.
+ADMIN_SERVICE_OR_OWNER = ('role:admin or role:service or '
+                          'project_id:%(project_id)s')
 SCOPE = ['project']
 
 _CHANNEL = '/channels'
@@ -33,7 +37,7 @@ _ONE = '/channels/{channel_uuid}'
 
 rules = [
     policy.DocumentedRuleDefault(
-        name='channel:get', check_str=ADMIN_OR_OWNER,
+        name='channel:get', check_str=ADMIN_SERVICE_OR_OWNER,
         scope_types=SCOPE,
         description='Show a channel of the project.',
         operations=[{'path': _ONE, 'method': 'GET'}]),
@@ -60,13 +64,13 @@ rules = [
                     "token's (project_id in the request body).",
         operations=[{'path': _CHANNEL, 'method': 'POST'}]),
     policy.DocumentedRuleDefault(
-        name='channel:update', check_str=ADMIN_OR_OWNER,
+        name='channel:update', check_str=ADMIN_SERVICE_OR_OWNER,
         scope_types=SCOPE,
         description="Change a channel's name, public key or endpoint.",
         operations=[{'path': _ONE, 'method': 'PATCH'},
                     {'path': _ONE, 'method': 'PUT'}]),
     policy.DocumentedRuleDefault(
-        name='channel:delete', check_str=ADMIN_OR_OWNER,
+        name='channel:delete', check_str=ADMIN_SERVICE_OR_OWNER,
         scope_types=SCOPE,
         description='Delete a channel (and its hub when it was the last '
                     'channel there).',

@@ -399,6 +399,14 @@ class ChannelAPITest(base.ChannelsTestCase):
         self.assertEqual(demo_project, created['project_id'])
         self.assertEqual(demo_project,
                          self.port(created['peers'][0]['uuid'])['project_id'])
+        # The enroller keeps it up for its owner: shows it, changes its
+        # key (a device's key rotation, relayed).
+        enroller = self.clients[ENROLLER]
+        path = '/channels/%s' % created['uuid']
+        self.assertEqual(created['uuid'], enroller.get(path).json()['uuid'])
+        key = new_key()
+        resp = enroller.patch(path, json={'properties': {'public_key': key}})
+        self.assertEqual(key, resp.json()['properties']['public_key'])
         # The project's members see and manage it.
         demo = self.clients['demo']
         self.assertEqual([created['uuid']], [

@@ -21,8 +21,10 @@ from edge_channels import exception
 from edge_channels.api import policy
 
 
-OWNER_RULES = ('channel:get', 'channel:list', 'channel:create',
-               'channel:update', 'channel:delete')
+#: Members of the channel's project, admins, and the service role that
+#: made the channel for its owner.
+MANAGED_RULES = ('channel:get', 'channel:update', 'channel:delete')
+OWNER_RULES = ('channel:list', 'channel:create') + MANAGED_RULES
 ACTING_RULES = ('channel:list:all_projects', 'channel:create:project_id')
 
 
@@ -45,9 +47,12 @@ class PolicyTest(testtools.TestCase):
     def test_the_rules_of_the_design(self):
         rules = {r.name: r.check_str for r in policy.list_rules()}
         self.assertEqual(set(OWNER_RULES + ACTING_RULES), set(rules))
-        for name in OWNER_RULES:
+        for name in ('channel:list', 'channel:create'):
             self.assertEqual('role:admin or project_id:%(project_id)s',
                              rules[name])
+        for name in MANAGED_RULES:
+            self.assertEqual('role:admin or role:service or '
+                             'project_id:%(project_id)s', rules[name])
         for name in ACTING_RULES:
             self.assertEqual('role:admin or role:service', rules[name])
 
@@ -81,6 +86,10 @@ class PolicyTest(testtools.TestCase):
         for rule in OWNER_RULES:
             self.assertTrue(policy.check(admin, rule,
                                          {'project_id': self.theirs}))
+        # The service role keeps up the channels it made for owners (a
+        # Doni worker updates keys and deletes them), but lists only with
+        # all_projects and creates only for a named project.
         service = ctx(self.mine, 'service')
-        self.assertFalse(policy.check(service, 'channel:get',
-                                      {'project_id': self.theirs}))
+        for rule in MANAGED_RULES:
+            self.assertTrue(policy.check(service, rule,
+                                         {'project_id': self.theirs}))
