@@ -112,10 +112,17 @@ def set_up(device):
 
 
 def dump(device):
+    """``parse_dump`` of ``wg show <device> dump``."""
+    return parse_dump(run(['wg', 'show', device, 'dump']))
+
+
+def parse_dump(text):
     """(private key, public key, listen port, {peer key: {allowed_ips,
-    endpoint, latest_handshake}}) of ``device``, from ``wg show dump``.
+    endpoint, latest_handshake}}) from ``wg show <device> dump``: the
+    interface on the first line, then one peer a line, fields separated
+    by tabs.
     """
-    lines = run(['wg', 'show', device, 'dump']).splitlines()
+    lines = text.splitlines()
     private, public, port = lines[0].split('\t')[:3]
     peers = {}
     for line in lines[1:]:

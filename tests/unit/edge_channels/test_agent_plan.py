@@ -23,6 +23,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from edge_channels import channel
+from edge_channels.agent import linux
 from edge_channels.agent import plan
 
 
@@ -150,3 +151,26 @@ class DesiredTest(testtools.TestCase):
         two = self._spoke(['10.9.0.6'], key=key)
         want = plan.desired(self.hub, [one, two])
         self.assertEqual({key: {'10.9.0.5/32', '10.9.0.6/32'}}, want.peers)
+
+
+class ParseDumpTest(testtools.TestCase):
+    """``wg show dump`` as the agent reads it (the interface's state)."""
+
+    def test_interface_and_peers(self):
+        keys = [_key() for _ in range(4)]
+        text = '\n'.join([
+            '\t'.join([keys[0], keys[1], '51900', 'off']),
+            '\t'.join([keys[2], '(none)', '192.0.2.7:40001',
+                       '10.9.0.5/32,fd00::5/128', '1764668000', '92',
+                       '180', 'off']),
+            '\t'.join([keys[3], '(none)', '(none)', '(none)', '0', '0',
+                       '0', 'off']),
+        ]) + '\n'
+        private, public, port, peers = linux.parse_dump(text)
+        self.assertEqual((keys[0], keys[1], 51900), (private, public, port))
+        self.assertEqual({
+            keys[2]: {'allowed_ips': ['10.9.0.5/32', 'fd00::5/128'],
+                      'endpoint': '192.0.2.7:40001',
+                      'latest_handshake': 1764668000},
+            keys[3]: {'allowed_ips': [], 'endpoint': None,
+                      'latest_handshake': 0}}, peers)
