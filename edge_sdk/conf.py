@@ -17,6 +17,8 @@ Credentials are not options here: the SDK takes them from the standard
 every OpenStack client does.
 """
 
+import socket
+
 from oslo_config import cfg
 
 
@@ -30,6 +32,15 @@ opts = [
                help='Directory of the private keys of this device, one '
                     'per channel. Created mode 0700; each key file is '
                     'mode 0600 and never leaves the device.'),
+    cfg.StrOpt('device_name',
+               default=socket.gethostname(),
+               sample_default='<the host name>',
+               regex=r'^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$',
+               help='This device\'s name, unique in its project: in the '
+                    'channel API its channels are named "DEVICE-CHANNEL" '
+                    '(for example "cam-1-control"), so that the devices '
+                    'of one project never take over each other\'s '
+                    'channels. 1 to 63 letters, digits, ".", "-" or "_".'),
     cfg.ListOpt('channels',
                 default=['control', 'tenant'],
                 help='Names of the channels this device keeps, in the '

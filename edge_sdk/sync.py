@@ -19,6 +19,8 @@ representation up on its interface; ``up``, ``rotate_key``, ``down``,
 ``status`` and ``run`` add the keys and the channel API around it.
 """
 
+import re
+import socket
 import threading
 import time
 
@@ -32,6 +34,7 @@ from edge_sdk import wireguard
 
 
 LOG = logging.getLogger(__name__)
+_DEVICE_NAME = re.compile(r'[A-Za-z0-9][A-Za-z0-9._-]{0,62}')
 
 
 class Settings:
@@ -39,8 +42,15 @@ class Settings:
 
     def __init__(self, state_dir, channels=('control', 'tenant'),
                  channel_subnets=None, persistent_keepalive=25,
-                 poll_interval=10.0, endpoint=None, handshake_wait=0.0):
+                 poll_interval=10.0, endpoint=None, handshake_wait=0.0,
+                 device_name=None):
         self.state_dir = state_dir
+        device_name = device_name or socket.gethostname()
+        if not _DEVICE_NAME.fullmatch(device_name):
+            raise ValueError('device name %r: 1 to 63 letters, digits, '
+                             '".", "-" or "_"; set [edge_sdk] device_name'
+                             % (device_name,))
+        self.device_name = device_name
         self.channels = [keys.check_name(n) for n in channels]
         if len(set(self.channels)) != len(self.channels):
             raise ValueError('channel names repeat in %s: give each '
@@ -62,7 +72,11 @@ class Settings:
         return cls(state_dir or group.state_dir, group.channels,
                    group.channel_subnets, group.persistent_keepalive,
                    group.poll_interval, group.endpoint,
-                   group.handshake_wait)
+                   group.handshake_wait, group.device_name)
+
+    def api_name(self, name):
+        """The name of channel ``name`` in the channel API."""
+        return '%s-%s' % (self.device_name, name)
 
 
 def apply(name, channel, private_key, keepalive, handshake_wait=0.0):
@@ -208,7 +222,8 @@ def up(settings, client, wait=60.0):
     # first would delay the control channel by the others' creates.
     for name in settings.channels:
         private_key, public_key = keys.ensure_key(settings.state_dir, name)
-        channel = ensure_channel(client, name, public_key,
+        channel = ensure_channel(client, settings.api_name(name),
+                                 public_key,
                                  settings.channel_subnets.get(name),
                                  settings.endpoint)
         channel = wait_ready(client, name, channel, wait)
@@ -234,11 +249,11 @@ def rotate_key(settings, client, names=None, wait=60.0):
     result = {}
     for name in names or settings.channels:
         keys.check_name(name)
-        channel = client.find(name)
+        channel = client.find(settings.api_name(name))
         if channel is None:
             raise client_mod.ChannelAPIError(
                 'there is no channel %s to rotate the key of: run '
-                '"edge-sdk up" first' % name)
+                '"edge-sdk up" first' % settings.api_name(name))
         public_key = new_key(settings.state_dir, name)
         channel = client.update(channel['uuid'], public_key=public_key)
         channel = wait_ready(client, name, channel, wait)
@@ -257,7 +272,7 @@ def down(settings, client=None, delete=False):
     for name in settings.channels:
         privileged.delete_interface(wireguard.interface_name(name))
         if delete:
-            for channel in client.find_all(name):
+            for channel in client.find_all(settings.api_name(name)):
                 LOG.info('Deleting channel %(name)s %(uuid)s',
                          {'name': name, 'uuid': channel.get('uuid')})
                 try:
@@ -276,7 +291,7 @@ def status(settings, client=None):
         entry = {'interface': wireguard.interface_name(name)}
         entry['wireguard'] = privileged.show(entry['interface'])
         if client is not None:
-            entry['channel'] = client.find(name)
+            entry['channel'] = client.find(settings.api_name(name))
         result[name] = entry
     return result
 
@@ -302,7 +317,7 @@ class Runner:
                 _private, public_key = keys.ensure_key(
                     self.settings.state_dir, name)
                 channel = ensure_channel(
-                    self.client, name, public_key,
+                    self.client, self.settings.api_name(name), public_key,
                     self.settings.channel_subnets.get(name),
                     self.settings.endpoint)
                 if self.reconcile(name, channel):

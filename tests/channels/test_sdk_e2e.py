@@ -45,6 +45,8 @@ from tests.channels import test_hub_agent as hub_test
 CONTROL_CIDR = '10.232.0.0/24'
 TENANT_CIDR = '10.233.0.0/24'
 HUB_HOST = 'hub-sdk'
+#: [edge_sdk] device_name: its channels are DEVICE-control, DEVICE-tenant.
+DEVICE = 'edge-1'
 PORT_RANGE = '51910-51919'
 RABBIT_PORT = 5672
 #: How soon the tunnel must carry pings again after a change.
@@ -107,7 +109,8 @@ class SdkEndToEndTest(base.ChannelsTestCase):
         self.state = os.path.join(self.work, 'device-state')
         self.sdk_conf = os.path.join(self.work, 'edge-sdk.conf')
         conf = configparser.ConfigParser(interpolation=None)
-        conf['edge_sdk'] = {'channels': 'control,tenant',
+        conf['edge_sdk'] = {'device_name': DEVICE,
+                            'channels': 'control,tenant',
                             'channel_subnets': 'tenant:' + TENANT_CIDR,
                             'persistent_keepalive': '1',
                             'poll_interval': '1'}
@@ -202,8 +205,14 @@ class SdkEndToEndTest(base.ChannelsTestCase):
         return proc.stdout
 
     def channels(self):
+        """The device's channels by their name on the device."""
         body = self.api.client('demo').get('/channels').json()
-        return {c['name']: c for c in body['channels']}
+        prefix = DEVICE + '-'
+        channels = {c['name'][len(prefix):]: c for c in body['channels']
+                    if c['name'].startswith(prefix)}
+        self.assertEqual(len(body['channels']), len(channels),
+                         'channels of another device: %s' % body)
+        return channels
 
     def application_credential(self):
         session = self.plane.keystone.session('demo')

@@ -76,6 +76,10 @@ class CommandLineTest(testtools.TestCase):
                            'status', '--local',
                            config='channels = Control,tenant\n')
 
+    def test_bad_device_name(self):
+        self.assertRefused(2, ['device_name'], 'status', '--local',
+                           config='device_name = cam 1\n')
+
     def test_repeated_channel(self):
         self.assertRefused(2, ['repeat'], 'status', '--local',
                            config='channels = control,control\n')
