@@ -540,7 +540,8 @@ class HubAgentTest(base.ChannelsTestCase):
             30)
         _wait('removal of the hub deleted meanwhile',
               lambda: self._peers(gone_device) is None, APPLY_SECONDS)
-        self.assertFalse(os.path.exists(gone_key))
+        _wait('removal of its key', lambda: not os.path.exists(gone_key),
+              APPLY_SECONDS)
         self.assertEqual(hub_key, self._interface_key(device))
         self.assertEqual(reported['binding:profile'],
                          self._show(hub['id'])['binding:profile'])
