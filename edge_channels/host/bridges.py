@@ -34,6 +34,7 @@ from pyroute2 import IPRoute
 from pyroute2 import NetlinkError
 
 from edge_channels import naming
+from edge_channels.host import overlay as overlay_mod
 
 
 class BridgeError(RuntimeError):
@@ -117,9 +118,10 @@ class Bridges:
         found = ipr.link_lookup(ifname=ifname)
         return found[0] if found else None
 
-    def plug(self, ifname, bridge):
+    def plug(self, ifname, bridge, overlay=None):
         """Put host interface ``ifname`` on ``bridge``, created if
-        missing, both up.
+        missing, both up; with ``overlay`` (``host.overlay.Overlay``),
+        the bridge's VXLAN device too.
         """
         self._check(bridge)
         with self._locked() as ipr:
@@ -137,8 +139,10 @@ class Bridges:
                     index = self._index(ipr, bridge)
                 allow_forwarding(bridge)
                 ipr.link('set', index=index, state='up')
+                if overlay is not None:
+                    overlay_mod.ensure(bridge, overlay)
                 ipr.link('set', index=port, master=index, state='up')
-            except NetlinkError as e:
+            except (NetlinkError, overlay_mod.OverlayError) as e:
                 raise BridgeError('cannot plug %s into bridge %s: %s'
                                   % (ifname, bridge, e)) from e
 
@@ -155,10 +159,13 @@ class Bridges:
             try:
                 if port is not None:
                     ipr.link('set', index=port, master=0)
-                if not ipr.get_links(master=index):
+                left = {link.get('ifname')
+                        for link in ipr.get_links(master=index)}
+                if left <= {overlay_mod.device_name(bridge)}:
+                    overlay_mod.remove(bridge)
                     ipr.link('del', index=index)
                     remove_forwarding(bridge)
-            except NetlinkError as e:
+            except (NetlinkError, overlay_mod.OverlayError) as e:
                 raise BridgeError('cannot unplug %s from bridge %s: %s'
                                   % (ifname, bridge, e)) from e
 

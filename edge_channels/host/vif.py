@@ -32,6 +32,7 @@ import sys
 
 from edge_channels import naming
 from edge_channels.host import bridges as bridges_mod
+from edge_channels.host import overlay as overlay_mod
 
 
 def vif_details(text):
@@ -87,7 +88,8 @@ def main(argv=None):
     try:
         bridge = _bridge(args.details)
         if args.command == 'bind':
-            bridges.plug(args.ifname, bridge)
+            bridges.plug(args.ifname, bridge, overlay_mod.from_details(
+                vif_details(args.details)))
             print('plugged %s (port %s) into %s'
                   % (args.ifname, args.port_id, bridge))
         else:
