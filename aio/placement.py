@@ -13,6 +13,7 @@
 """Placement; each zun-compute creates its compute node's provider."""
 
 import os
+import urllib.parse
 
 from keystoneauth1 import adapter
 
@@ -25,6 +26,17 @@ class Placement:
         self.dir = os.path.join(workdir, 'placement')
         self.log = os.path.join(logs, 'placement.log')
         self.db_url = db_url
+        if db_url.startswith('mysql'):
+            # Placement's PUT /allocations holds one transaction while
+            # it retries a write that lost a generation race; under
+            # MariaDB's REPEATABLE READ the retry checks capacity against
+            # the old snapshot and two consumers get one device (seen: 10
+            # concurrent claims).  READ COMMITTED, PostgreSQL's default,
+            # which Placement also supports, lets the retry see the usage.
+            isolation = urllib.parse.quote(
+                'SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED')
+            self.db_url += '%sinit_command=%s' % (
+                '&' if '?' in db_url else '?', isolation)
         self.keystone = keystone
         self.listener = service.listening_socket()
         self.port = self.listener.getsockname()[1]
@@ -44,9 +56,15 @@ class Placement:
         service.run('placement', [service.bin_path('placement-manage'),
                                   '--config-file', conf, 'db', 'sync'],
                     self.log)
+        # A claim (PUT /allocations) reads, then writes.  SQLite cannot
+        # make such a transaction wait for another writer: it answers
+        # 'database is locked' at once.  One thread serialises claims
+        # on SQLite; on MariaDB Placement's generations settle races.
+        threads = 1 if self.db_url.startswith('sqlite') else 8
         self.process = service.uwsgi(
             'placement', 'placement.wsgi.api:application', self.listener,
-            self.log, {'OS_PLACEMENT_CONFIG_DIR': self.dir})
+            self.log, {'OS_PLACEMENT_CONFIG_DIR': self.dir},
+            threads=threads)
 
     def start(self, on_start):
         """Start; ``on_start(process)`` once it runs, before it answers."""
