@@ -1,0 +1,681 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""An emulated edge host that reaches the cloud only through its
+control channel, and the cloud's hub agent that ends that channel.
+
+Picture::
+
+    root namespace (the cloud)                 edge namespace
+    Keystone, Placement, RabbitMQ ... on       edge-sdk, its wireguard-go
+    127.0.0.1; the hub agent and its           (ec-control), cyborg-agent
+    wireguard-go (wg-<hub>)                    ...
+        eu-<tag> 198.18.0.1  ---- veth ----  underlay 198.18.x.y
+
+The edge namespace's only link is the veth "underlay" (addresses from
+198.18.0.0/15, the benchmark range: nothing else on this machine uses
+it), with one host route to 198.18.0.1 and no default route.  On the
+cloud side, ``198.18.0.1`` is the hubs' WireGuard endpoint, and the
+cloud's INPUT accepts from the underlay only WireGuard to the hubs'
+ports and the two *public* services the device needs before it has a
+tunnel.
+
+**Public services** (the underlay): Keystone, at
+``http://198.18.0.1:<port>/v3`` (the SDK's ``OS_AUTH_URL``), and the
+channel API.  A real device meets them on the Internet; it needs them
+to get its channel, and again to repair it (new hub key or endpoint),
+so they cannot be behind the tunnel they set up.
+
+**Everything the edge host's services use** (the catalog's
+``127.0.0.1:<port>`` of Keystone, Placement, RabbitMQ, Neutron,
+Cyborg...) goes through the tunnel.  Two small pieces of netfilter
+make the catalog's addresses true inside the namespace, without a
+process in between:
+
+* in the edge namespace, ``nat OUTPUT`` DNATs ``127.0.0.1:<port>`` to
+  the hub's channel address (the tunnel), or for the channel API to
+  198.18.0.1 (the underlay); ``POSTROUTING`` masquerades the loopback
+  source, and ``route_localnet`` lets such packets leave (the
+  namespace is ours alone, so ``all``);
+* on the cloud side, ``nat PREROUTING`` DNATs what comes in on the
+  hub's WireGuard interface from this device's channel address (and
+  what comes in on the underlay for the public ports) to 127.0.0.1,
+  with ``route_localnet`` on those two interfaces only, so nothing else
+  of the machine can reach its loopback.
+
+A per-service TCP relay bound to the hub's address would do too, but
+it is a process per service and port to start, watch and stop, and it
+hides the peer's address from the service; DNAT is a handful of rules
+that go with one chain.  With the tunnel down (the interface down, the
+underlay cut, the hub gone) nothing at those addresses answers: there
+is no other way in.
+
+Every edge namespace has its own ``/run/wireguard`` (a tmpfs in a mount
+namespace held by a ``sleep`` process), so that two edge hosts can
+both have ``ec-control`` without sharing wireguard-go's control socket.
+``stop()`` removes all ``start()`` made, also after a failed start.
+
+    hub = HubAgent(workdir, logs, keystone, transport_url)
+    hub.start(plane.track)
+    edge = EdgeHost('edge-1', workdir, logs, keystone, channel_api, hub,
+                    tunnelled={'keystone': keystone.port, ...})
+    edge.start()
+    edge.run(['curl', 'http://127.0.0.1:%d/' % placement.port])
+    edge.call(probe)                # probe() in a thread in the namespace
+    edge.stop()
+"""
+
+import configparser
+import ctypes
+import ipaddress
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import threading
+import time
+import uuid
+
+from aio import keystone as keystone_mod
+from aio import service
+from edge_channels import naming
+
+
+#: The underlay's range; the cloud's end of every underlay.
+UNDERLAY = ipaddress.ip_network('198.18.0.0/15')
+CLOUD_ADDRESS = '198.18.0.1'
+#: The root namespace's hub agent listens on these UDP ports.
+HUB_PORT_RANGE = (51980, 51989)
+HUB_HOST = 'edge-hub'
+HUB_USER = 'edge-hub'
+#: The device side's interface names (``edge_sdk``).
+DEVICE_PREFIX = 'ec-'
+SOCKET_DIR = '/run/wireguard'
+CLONE_NEWNET = 0x40000000
+_WG_ENV = {'WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD': '1'}
+#: hub interface -> how many edge hosts of this process set its
+#: route_localnet.
+_LOCALNET_USERS = {}
+_LOCALNET_LOCK = threading.Lock()
+
+
+class EdgeFailed(RuntimeError):
+    """A step of an edge host or hub failed; says what to look at."""
+
+
+def _run(argv, check=True, env=None, timeout=60, input=None):
+    result = subprocess.run(argv, capture_output=True, text=True,
+                            env=env, timeout=timeout, input=input)
+    if check and result.returncode != 0:
+        raise EdgeFailed('%s failed (status %d): %s' % (
+            ' '.join(argv), result.returncode,
+            (result.stderr or result.stdout).strip()))
+    return result
+
+
+def _sysctl_path(interface, key):
+    return '/proc/sys/net/ipv4/conf/%s/%s' % (interface, key)
+
+
+def _write(path, value):
+    with open(path, 'w') as f:
+        f.write(value)
+
+
+def _links(ns=None):
+    argv = ['ip'] + (['-n', ns] if ns else []) + ['-j', 'link', 'show']
+    return [link['ifname'] for link in json.loads(_run(argv).stdout)]
+
+
+def _pids_in(ns_path):
+    """Processes whose network namespace is ``ns_path``: only ours can
+    be in a namespace we made.
+    """
+    inode = os.stat(ns_path).st_ino
+    pids = []
+    for pid in os.listdir('/proc'):
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            if os.stat('/proc/%s/ns/net' % pid).st_ino == inode:
+                pids.append(int(pid))
+        except OSError:
+            pass
+    return pids
+
+
+def _kill(pids, timeout=5):
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + timeout
+        while pids and time.monotonic() < deadline:
+            time.sleep(0.1)
+            pids = [p for p in pids if _alive(p)]
+        if not pids:
+            return
+
+
+def _alive(pid):
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            return f.read().rsplit(')', 1)[1].split()[0] != 'Z'
+    except (OSError, IndexError):
+        return False
+
+
+class Chain:
+    """One iptables chain of ours in ``table`` of the root namespace,
+    jumped to from the top of ``hook``; ``remove()`` leaves no trace.
+    """
+
+    def __init__(self, table, name, hook):
+        self.table = table
+        self.name = name
+        self.hook = hook
+
+    def _ipt(self, *args, check=True):
+        return _run(['iptables', '-w', '-t', self.table] + list(args),
+                    check=check)
+
+    def create(self):
+        self._ipt('-N', self.name)
+        self._ipt('-I', self.hook, '1', '-j', self.name)
+
+    def append(self, *rule):
+        self._ipt('-A', self.name, *rule)
+
+    def remove(self):
+        while self._ipt('-D', self.hook, '-j', self.name,
+                        check=False).returncode == 0:
+            pass
+        if self._ipt('-S', self.name, check=False).returncode == 0:
+            self._ipt('-F', self.name)
+            self._ipt('-X', self.name)
+
+
+class HubAgent:
+    """``edge-channels-hub-agent`` of the cloud, in the root namespace,
+    serving hub host ``host`` with WireGuard endpoint ``198.18.0.1``.
+
+    It runs where the cloud's services are, so the hub's interface can
+    hand the tunnel's traffic to them (see the module).  Its full
+    re-sync removes every ``wg-<12 hex>`` interface of its namespace
+    that is not one of its hubs: ``setup`` refuses to start while such
+    an interface exists in the root namespace (another hub agent's).
+    """
+
+    def __init__(self, workdir, logs, keystone, transport_url,
+                 host=HUB_HOST, port_range=HUB_PORT_RANGE):
+        self.dir = os.path.join(workdir, 'edge-hub')
+        self.state_dir = os.path.join(self.dir, 'state')
+        self.log = os.path.join(logs, 'edge-hub-agent.log')
+        self.conf = os.path.join(self.dir, 'hub.conf')
+        self.keystone = keystone
+        self.transport_url = transport_url
+        self.host = host
+        self.port_range = port_range
+        self.process = None
+
+    def setup(self):
+        for tool in ('wg', 'wireguard-go', 'iptables', 'nsenter'):
+            if shutil.which(tool) is None:
+                raise EdgeFailed('%s is missing: apt-get install '
+                                 'wireguard-tools wireguard-go iptables '
+                                 'util-linux' % tool)
+        others = [n for n in _links() if naming.is_wireguard_device(n)]
+        if others:
+            raise EdgeFailed(
+                'hub interfaces %s exist in the root namespace: another '
+                'hub agent runs here, and this one would remove them; '
+                'stop it (or delete the leftovers with "ip link del")'
+                % ', '.join(others))
+        os.makedirs(self.dir)
+        if HUB_USER not in self.keystone.users:
+            # The service role alone: what the agent needs in Neutron.
+            self.keystone.add_user(HUB_USER, 'service', ('service',))
+        service.write_conf(self.conf, {
+            'DEFAULT': {'debug': 'true', 'log_file': self.log,
+                        'transport_url': self.transport_url},
+            'hub': {'host': self.host,
+                    'endpoint_address': CLOUD_ADDRESS,
+                    'listen_port_range': '%d-%d' % self.port_range,
+                    'state_dir': self.state_dir,
+                    'resync_interval': '300'},
+            'neutron': dict(self.keystone.credentials(HUB_USER),
+                            auth_type='password',
+                            region_name=keystone_mod.REGION,
+                            valid_interfaces='public'),
+        })
+        self.process = service.Process(
+            'edge-channels-hub-agent',
+            [service.bin_path('edge-channels-hub-agent'), '--config-file',
+             self.conf], self.log + '.out')
+
+    def start(self, on_start):
+        """Start; ``on_start(process)`` once it runs; returns once its
+        first full re-sync is done (it hears notifications by then).
+        """
+        on_start(self.process.start())
+        self.process.wait_until(self._synced, 'its first full re-sync')
+
+    def _synced(self):
+        if not os.path.exists(self.log):
+            return False
+        with open(self.log) as f:
+            return any('Full re-sync of' in line for line in f)
+
+    def stop(self):
+        """Stop the agent, and remove the interfaces it left (hubs still
+        in Neutron keep theirs across an agent's restart, not across
+        this); returns the problems met.
+        """
+        errors = []
+        if self.process is not None:
+            self.process.stop()
+        hubs = []
+        if os.path.isdir(self.state_dir):
+            hubs = [n[:-4] for n in os.listdir(self.state_dir)
+                    if n.endswith('.key')]
+        for hub_id in hubs:
+            device = naming.wireguard_device(hub_id)
+            _kill([pid for pid in _wireguard_go(device)])
+            if device in _links():
+                result = _run(['ip', 'link', 'del', device], check=False)
+                if result.returncode:
+                    errors.append('hub interface %s: %s'
+                                  % (device, result.stderr.strip()))
+            try:
+                os.unlink(os.path.join(SOCKET_DIR, device + '.sock'))
+            except FileNotFoundError:
+                pass
+        return errors
+
+
+def _wireguard_go(device):
+    """The pids of ``wireguard-go <device>`` (a hub's, named by its
+    port: ours).
+    """
+    found = []
+    for pid in os.listdir('/proc'):
+        if not pid.isdigit():
+            continue
+        try:
+            with open('/proc/%s/cmdline' % pid, 'rb') as f:
+                argv = f.read().split(b'\0')
+        except OSError:
+            continue
+        if (argv and os.path.basename(argv[0]) == b'wireguard-go' and
+                device.encode() in argv[1:]):
+            found.append(int(pid))
+    return found
+
+
+class EdgeHost:
+    """Edge host ``name``: a network namespace reaching the cloud only
+    through its ``channel`` (see the module).
+
+    ``keystone``: the cloud's ``aio.keystone.Keystone``;
+    ``channel_api``: its ``aio.channels.ChannelAPI`` (running);
+    ``hub``: the running ``HubAgent``, host of the API's hubs;
+    ``tunnelled``: ``{label: port}`` of the cloud's services on
+    127.0.0.1 that the edge host reaches through the tunnel, at
+    127.0.0.1:port (at most 15); ``user``: the Keystone user whose
+    project owns the channel (each edge host of one project needs its
+    own ``channel`` name: the SDK finds its channel by name).
+    """
+
+    def __init__(self, name, workdir, logs, keystone, channel_api, hub,
+                 tunnelled, user='demo', channel='control'):
+        if len(tunnelled) > 15:
+            raise ValueError('at most 15 tunnelled ports (iptables '
+                             'multiport), not %d' % len(tunnelled))
+        self.name = name
+        self.keystone = keystone
+        self.channel_api = channel_api
+        self.hub = hub
+        self.tunnelled = dict(tunnelled)
+        self.user = user
+        self.channel_name = channel
+        self.tag = uuid.uuid4().hex[:8]
+        self.ns = 'edge-%s-%s' % (name, self.tag)
+        self.ns_path = '/run/netns/' + self.ns
+        self.veth = 'eu-' + self.tag
+        self.dir = os.path.join(workdir, 'edge-%s' % name)
+        self.state_dir = os.path.join(self.dir, 'sdk-state')
+        self.sdk_conf = os.path.join(self.dir, 'edge-sdk.conf')
+        self.sdk_log = os.path.join(logs, 'edge-sdk-%s.log' % name)
+        self.address = None
+        #: The channel (the API's representation), once up.
+        self.channel = None
+        #: The device's and the hub's channel addresses, and the hub's
+        #: interface on the cloud side.
+        self.channel_ip = self.hub_ip = self.hub_device = None
+        self.ifname = DEVICE_PREFIX + channel
+        self._holder = None
+        self._chains = []
+        self._nat = self._filter = None
+        self._localnet = None
+        #: Seconds: "edge-sdk up"; then the tunnel's rules.
+        self.timings = {}
+
+    # -- life cycle ---------------------------------------------------------
+
+    def start(self):
+        """Make the namespace and its underlay, bring the channel up with
+        ``edge-sdk up``, and route the tunnelled ports through it; on
+        failure, remove what was made and raise.
+        """
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self):
+        os.makedirs(self.dir)
+        self._make_namespace()
+        self._make_underlay()
+        self._start_holder()
+        self._cloud_rules()
+        self._edge_rules()
+        start = time.monotonic()
+        self._sdk_up()
+        self.timings['sdk_up_s'] = round(time.monotonic() - start, 3)
+        self._tunnel_rules()
+
+    def _make_namespace(self):
+        _run(['ip', 'netns', 'add', self.ns])
+        self.ns_run(['ip', 'link', 'set', 'lo', 'up'])
+        # The namespace is ours alone: its loopback-sourced packets may
+        # leave once DNAT sends them elsewhere (module docstring).
+        self.ns_run(['sysctl', '-qw', 'net.ipv4.conf.all.route_localnet=1'])
+
+    def _make_underlay(self):
+        self.address = self._free_address()
+        _run(['ip', 'link', 'add', self.veth, 'type', 'veth', 'peer',
+              'name', 'underlay', 'netns', self.ns])
+        _run(['ip', 'addr', 'add', CLOUD_ADDRESS + '/32', 'peer',
+              self.address + '/32', 'dev', self.veth])
+        _write(_sysctl_path(self.veth, 'route_localnet'), '1')
+        _run(['ip', 'link', 'set', self.veth, 'up'])
+        self.ns_run(['ip', 'addr', 'add', self.address + '/32', 'peer',
+                     CLOUD_ADDRESS + '/32', 'dev', 'underlay'])
+        self.ns_run(['ip', 'link', 'set', 'underlay', 'up'])
+
+    @staticmethod
+    def _free_address():
+        routes = json.loads(_run(['ip', '-j', 'route', 'show']).stdout)
+        used = {r.get('dst') for r in routes}
+        hosts = UNDERLAY.num_addresses - 2
+        for _ in range(100):
+            address = str(UNDERLAY[random.randrange(2, hosts)])  # noqa: S311
+            if address not in used and address != CLOUD_ADDRESS:
+                return address
+        raise EdgeFailed('no free underlay address in %s' % UNDERLAY)
+
+    def _start_holder(self):
+        # A mount namespace with a /run/wireguard of its own, held by a
+        # sleep: wireguard-go's control socket ec-<name>.sock is this
+        # edge host's only.
+        os.makedirs(SOCKET_DIR, exist_ok=True)
+        self._holder = subprocess.Popen(
+            ['ip', 'netns', 'exec', self.ns, 'sh', '-c',
+             'mount -t tmpfs -o mode=0700 edge-wireguard %s && '
+             'echo ready && exec sleep infinity' % SOCKET_DIR],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL, text=True, start_new_session=True)
+        line = self._holder.stdout.readline()
+        if line.strip() != 'ready':
+            raise EdgeFailed('the mount namespace of %s did not start: %s'
+                             % (self.ns, self._holder.stderr.read()))
+
+    def _cloud_rules(self):
+        public = '%d,%d' % (self.keystone.port, self.channel_api.port)
+        nat = self._nat = self._chain('nat', 'PREROUTING')
+        nat.append('-i', self.veth, '-d', CLOUD_ADDRESS, '-p', 'tcp',
+                   '-m', 'multiport', '--dports', public,
+                   '-j', 'DNAT', '--to-destination', '127.0.0.1')
+        filt = self._filter = self._chain('filter', 'INPUT')
+        filt.append('-i', self.veth, '-p', 'udp', '--dport',
+                    '%d:%d' % self.hub.port_range, '-j', 'ACCEPT')
+        filt.append('-i', self.veth, '-m', 'conntrack', '--ctstate',
+                    'DNAT,ESTABLISHED,RELATED', '-j', 'ACCEPT')
+        filt.append('-i', self.veth, '-j', 'DROP')
+
+    def _chain(self, table, hook):
+        chain = Chain(table, 'edge-%s-%s' % (self.tag, hook[:3].lower()),
+                      hook)
+        # Recorded first: a half-made chain is removed too.
+        self._chains.append(chain)
+        chain.create()
+        return chain
+
+    def _edge_rules(self):
+        self.ns_run(['iptables', '-w', '-t', 'nat', '-A', 'OUTPUT', '-d',
+                     '127.0.0.1', '-p', 'tcp', '--dport',
+                     str(self.channel_api.port), '-j', 'DNAT',
+                     '--to-destination', CLOUD_ADDRESS])
+        self.ns_run(['iptables', '-w', '-t', 'nat', '-A', 'POSTROUTING',
+                     '-s', '127.0.0.0/8', '!', '-o', 'lo', '-j',
+                     'MASQUERADE'])
+
+    def _tunnel_rules(self):
+        ports = ','.join(str(p) for p in sorted(set(
+            self.tunnelled.values())))
+        # Edge side: the catalog's addresses lead into the tunnel.
+        self.ns_run(['iptables', '-w', '-t', 'nat', '-A', 'OUTPUT', '-d',
+                     '127.0.0.1', '-p', 'tcp', '-m', 'multiport',
+                     '--dports', ports, '-j', 'DNAT', '--to-destination',
+                     self.hub_ip])
+        # Cloud side: from this device on the hub's interface, to the
+        # service on the loopback.
+        self._nat.append('-i', self.hub_device, '-s', self.channel_ip,
+                         '-d', self.hub_ip, '-p', 'tcp', '-m', 'multiport',
+                         '--dports', ports, '-j', 'DNAT',
+                         '--to-destination', '127.0.0.1')
+        filt = self._filter
+        filt.append('-i', self.hub_device, '-s', self.channel_ip, '-m',
+                    'conntrack', '--ctstate', 'DNAT,ESTABLISHED,RELATED',
+                    '-j', 'ACCEPT')
+        filt.append('-i', self.hub_device, '-s', self.channel_ip, '-p',
+                    'icmp', '-j', 'ACCEPT')
+        filt.append('-i', self.hub_device, '-s', self.channel_ip, '-j',
+                    'DROP')
+        self._set_localnet()
+
+    def _set_localnet(self):
+        with _LOCALNET_LOCK:
+            path = _sysctl_path(self.hub_device, 'route_localnet')
+            users = _LOCALNET_USERS.setdefault(self.hub_device, 0)
+            if users == 0:
+                _write(path, '1')
+            _LOCALNET_USERS[self.hub_device] = users + 1
+            self._localnet = self.hub_device
+
+    def _unset_localnet(self):
+        with _LOCALNET_LOCK:
+            device, self._localnet = self._localnet, None
+            if device is None:
+                return
+            _LOCALNET_USERS[device] -= 1
+            if _LOCALNET_USERS[device] == 0:
+                del _LOCALNET_USERS[device]
+                try:
+                    _write(_sysctl_path(device, 'route_localnet'), '0')
+                except FileNotFoundError:
+                    pass  # the hub (and its interface) is gone
+
+    # -- the Edge SDK -------------------------------------------------------
+
+    def sdk_env(self):
+        """The device owner's OS_* variables, with the public Keystone."""
+        creds = self.keystone.credentials(self.user)
+        creds['auth_url'] = 'http://%s:%d/v3' % (CLOUD_ADDRESS,
+                                                 self.keystone.port)
+        env = {'PATH': os.environ['PATH'], 'LC_ALL': 'C.UTF-8',
+               'OS_REGION_NAME': keystone_mod.REGION,
+               'OS_INTERFACE': 'public'}
+        env.update({'OS_' + k.upper(): v for k, v in creds.items()})
+        return env
+
+    def sdk(self, *args, check=True, timeout=120):
+        """``edge-sdk ARGS`` in the edge host; its CompletedProcess."""
+        return self.ns_run([service.bin_path('edge-sdk'), '--config-file',
+                            self.sdk_conf, '--state-dir', self.state_dir,
+                            '--log-file', self.sdk_log] + list(args),
+                           env=self.sdk_env(), check=check,
+                           timeout=timeout)
+
+    def _sdk_up(self):
+        conf = configparser.ConfigParser(interpolation=None)
+        conf['edge_sdk'] = {'channels': self.channel_name,
+                            'persistent_keepalive': '1',
+                            'poll_interval': '1'}
+        with open(self.sdk_conf, 'w') as f:
+            conf.write(f)
+        self.sdk('up')
+        status = json.loads(self.sdk('status', '--json').stdout)
+        self.channel = status[self.channel_name]['channel']
+        self.channel_ip = self.channel['properties']['ip']
+        peer = self.channel['peers'][0]
+        self.hub_ip = peer['properties']['ip']
+        self.hub_device = naming.wireguard_device(peer['uuid'])
+
+    # -- using it -----------------------------------------------------------
+
+    def ns_run(self, argv, check=True, env=None, timeout=60):
+        """Run ``argv`` in the edge host (its network namespace, and its
+        mount namespace once that exists); a CompletedProcess.
+        """
+        if self._holder is not None and self._holder.poll() is None:
+            prefix = ['nsenter', '-t', str(self._holder.pid), '-m', '-n',
+                      '--']
+        else:
+            prefix = ['ip', 'netns', 'exec', self.ns]
+        env = dict(env if env is not None else os.environ, **_WG_ENV)
+        return _run(prefix + list(argv), check=check, env=env,
+                    timeout=timeout)
+
+    def popen(self, argv, **kw):
+        """``subprocess.Popen`` of ``argv`` in the edge host; ``stop()``
+        ends it with everything else in the namespace.
+        """
+        return subprocess.Popen(
+            ['nsenter', '-t', str(self._holder.pid), '-m', '-n', '--'] +
+            list(argv), **kw)
+
+    def call(self, fn, *args, **kw):
+        """``fn(*args, **kw)`` in a thread inside the edge host's network
+        namespace (sockets it opens are the edge host's); its result, or
+        its exception raised here.
+        """
+        result = {}
+
+        def enter():
+            try:
+                libc = ctypes.CDLL(None, use_errno=True)
+                with open(self.ns_path) as f:
+                    if libc.setns(f.fileno(), CLONE_NEWNET) != 0:
+                        raise OSError(ctypes.get_errno(),
+                                      'setns(%s)' % self.ns_path)
+                result['value'] = fn(*args, **kw)
+            except BaseException as e:  # noqa: B902 - raised again below
+                result['error'] = e
+
+        thread = threading.Thread(target=enter, daemon=True)
+        thread.start()
+        thread.join()
+        if 'error' in result:
+            raise result['error']
+        return result['value']
+
+    def wireguard(self):
+        """``wg show <interface> dump`` fields of the device's peers."""
+        out = self.ns_run(['wg', 'show', self.ifname, 'dump']).stdout
+        return [line.split('\t') for line in out.splitlines()[1:]]
+
+    def set_link(self, link, up):
+        """Bring the edge host's ``link`` (its channel's interface, or
+        ``underlay``) up or down.
+        """
+        self.ns_run(['ip', 'link', 'set', link, 'up' if up else 'down'])
+
+    # -- removal ------------------------------------------------------------
+
+    def _delete_channel(self):
+        """Delete the channel through the API, as the device's owner (the
+        channel API is public: this works whatever state the device is
+        in); found by name if ``up`` failed before it was known.
+        """
+        if self.dir is None or not os.path.exists(self.sdk_conf):
+            return  # the SDK never ran
+        client = self.channel_api.client(self.user)
+        if self.channel is not None:
+            ids = [self.channel['uuid']]
+        else:
+            resp = client.get('/channels')
+            if resp.status_code != 200:
+                raise EdgeFailed('listing answered %d' % resp.status_code)
+            ids = [c['uuid'] for c in resp.json()['channels']
+                   if c['name'] == self.channel_name]
+        for channel_id in ids:
+            resp = client.delete('/channels/%s' % channel_id)
+            if resp.status_code not in (204, 404):
+                raise EdgeFailed('DELETE /channels/%s answered %d'
+                                 % (channel_id, resp.status_code))
+        self.channel = None
+
+    def stop(self):
+        """Remove everything ``start`` made: the channel (through the
+        API), processes, rules, sysctls, the namespace and its underlay.
+        Returns the problems met; safe to call again.
+        """
+        errors = []
+        try:
+            self._delete_channel()
+        except Exception as e:
+            errors.append('channel %s of %s: %s' % (self.channel_name,
+                                                    self.user, e))
+        if os.path.exists(self.ns_path):
+            _kill(_pids_in(self.ns_path))
+        if self._holder is not None:
+            self._holder.wait(10)
+            for stream in (self._holder.stdout, self._holder.stderr):
+                stream.close()
+            self._holder = None
+        for chain in reversed(self._chains):
+            try:
+                chain.remove()
+            except EdgeFailed as e:
+                errors.append(str(e))
+        self._chains = []
+        self._nat = self._filter = None
+        self._unset_localnet()
+        if os.path.exists(self.ns_path):
+            result = _run(['ip', 'netns', 'del', self.ns], check=False)
+            if result.returncode:
+                errors.append('namespace %s: %s' % (self.ns,
+                                                    result.stderr.strip()))
+        if self.veth in _links():
+            result = _run(['ip', 'link', 'del', self.veth], check=False)
+            if result.returncode:
+                errors.append('underlay %s: %s' % (self.veth,
+                                                   result.stderr.strip()))
+        return errors
+
