@@ -177,9 +177,11 @@ class ChannelClient:
     def get(self, channel_id):
         return self._request('GET', '/channels/%s' % _uuid(channel_id))
 
-    def find(self, name):
-        """The caller's channel named ``name``, or None."""
-        found = [c for c in self.list()
+    def find(self, name, channels=None):
+        """The caller's channel named ``name`` (among ``channels``, a
+        list already read, if given), or None.
+        """
+        found = [c for c in (self.list() if channels is None else channels)
                  if isinstance(c, dict) and c.get('name') == name]
         if len(found) > 1:
             raise ChannelAPIError(

@@ -172,11 +172,13 @@ def apply_from_state(state_dir, name, channel, keepalive):
     return apply(name, channel, private_key, keepalive)
 
 
-def ensure_channel(client, name, public_key, subnet=None, endpoint=None):
-    """The caller's channel ``name`` with ``public_key``: found (and
-    its key or endpoint updated when they differ) or created.
+def ensure_channel(client, name, public_key, subnet=None, endpoint=None,
+                   channels=None):
+    """The caller's channel ``name`` with ``public_key``: found (among
+    ``channels`` if given) and its key or endpoint updated when they
+    differ, or created.
     """
-    channel = client.find(name)
+    channel = client.find(name, channels)
     if channel is None:
         LOG.info('Creating channel %s', name)
         return client.create(name, public_key, subnet=subnet,
@@ -312,6 +314,12 @@ class Runner:
     def sync_once(self):
         """One pass over the channels; the names re-applied."""
         changed = []
+        try:
+            # One read of the channels per pass.
+            channels = self.client.list()
+        except client_mod.ChannelAPIError as e:
+            LOG.warning('Channels not synchronised: %s', e)
+            return changed
         for name in self.settings.channels:
             try:
                 _private, public_key = keys.ensure_key(
@@ -319,7 +327,7 @@ class Runner:
                 channel = ensure_channel(
                     self.client, self.settings.api_name(name), public_key,
                     self.settings.channel_subnets.get(name),
-                    self.settings.endpoint)
+                    self.settings.endpoint, channels)
                 if self.reconcile(name, channel):
                     changed.append(name)
             except (client_mod.ChannelAPIError, ValueError,
