@@ -34,6 +34,15 @@ opts = [
                     'driver names; the host side manages only bridges '
                     'with this prefix.  Give each deployment sharing a '
                     'host its own.'),
+    cfg.ListOpt('tenant_channel_networks',
+                default=[],
+                help='The channel networks (IDs or names) whose channels '
+                     'are tenant channels: on a host with a tenant channel '
+                     'of the port\'s project (a spoke port whose device_id '
+                     'is the host name), ports of VXLAN networks are bound '
+                     'and carried over that channel to its hub, which '
+                     'relays them to the project\'s other edge hosts.  '
+                     'Empty: VXLAN networks are never bound.'),
 ]
 
 
