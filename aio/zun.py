@@ -150,6 +150,8 @@ def delete(client, ident, engines=(), timeout=CONTAINER_TIMEOUT,
     (``zun.container.docker.driver.is_not_found``), and Docker's refusal
     quotes the 64 hex digits of the container's id twice: about one
     refusal in 70 makes Zun forget the container while Docker keeps it.
+    Patches 12 and 13 of the Zun series fix both; stock Zun (the
+    ``docker_oci`` path) still needs the two steps.
 
     Asks again while zun-api answers Conflict (a create or start is
     under way), when a delete ends in Error, and when zun-compute shows
