@@ -83,10 +83,12 @@ import random
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
 import uuid
 
+from aio import emulated as emulated_mod
 from aio import keystone as keystone_mod
 from aio import service
 from edge_channels import naming
@@ -102,6 +104,8 @@ HUB_USER = 'edge-hub'
 #: The device side's interface names (``edge_sdk``).
 DEVICE_PREFIX = 'ec-'
 SOCKET_DIR = '/run/wireguard'
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+UMOCKDEV_PRELOAD = 'libumockdev-preload.so.0'
 CLONE_NEWNET = 0x40000000
 _WG_ENV = {'WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD': '1'}
 #: hub interface -> how many edge hosts of this process set its
@@ -370,6 +374,12 @@ class EdgeHost:
         self._chains = []
         self._nat = self._filter = None
         self._localnet = None
+        #: The umockdev testbed keeper and the nodes of the plugged kit.
+        self._keeper = None
+        self._nodes = {}
+        #: cyborg-agent in the edge host, once started.
+        self.cyborg_agent = None
+        self._cyborg = None
         #: Seconds: "edge-sdk up"; then the tunnel's rules.
         self.timings = {}
 
@@ -557,6 +567,73 @@ class EdgeHost:
         self.hub_ip = peer['properties']['ip']
         self.hub_device = naming.wireguard_device(peer['uuid'])
 
+    # -- its services -------------------------------------------------------
+
+    def start_cyborg_agent(self, cyborg, kit, timeout=60):
+        """cyborg-agent of host ``self.name`` inside the edge host, with
+        ``kit`` (an ``aio.emulated.EmulatedKit``) plugged into an
+        umockdev testbed of its own; ``cyborg`` is the cloud's
+        ``aio.cyborg.Cyborg`` (its conductor running).  The agent's
+        configuration is the cloud's: RabbitMQ, Keystone and Placement
+        at 127.0.0.1, which here means through the tunnel.  Returns the
+        agent (an ``aio.service.Process``) once it answers an RPC ping.
+
+        Its resource provider, which zun-compute makes on a full compute
+        host, must exist in Placement under the name ``self.name``.
+        """
+        cdi_dir = os.path.join(self.dir, 'cdi')
+        os.makedirs(cdi_dir, mode=0o755, exist_ok=True)
+        log = os.path.join(os.path.dirname(self.sdk_log),
+                           'umockdev-%s.log' % self.name)
+        with open(log, 'ab') as err:
+            self._keeper = subprocess.Popen(
+                ['umockdev-wrapper', sys.executable, '-m', 'aio.emulated'],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err,
+                cwd=TOP, text=True, start_new_session=True)
+        root = self._keeper_answer(log)['root']
+        self._nodes.update(kit.nodes)
+        emulated_mod.make_nodes(kit.nodes)
+        self._keeper.stdin.write(json.dumps({'plug': kit.paragraphs()}) +
+                                 '\n')
+        self._keeper.stdin.flush()
+        self._keeper_answer(log)
+        env = dict(os.environ, LD_PRELOAD=UMOCKDEV_PRELOAD,
+                   UMOCKDEV_DIR=root)
+        # Cyborg's own agent process, entered into the edge host.
+        agent = cyborg._agent_process(self.name, cdi_dir, env)
+        agent.argv = ['nsenter', '-t', str(self._holder.pid), '-m', '-n',
+                      '--'] + agent.argv
+        agent.name += ' in %s' % self.ns
+        cyborg.agents[self.name] = self.cyborg_agent = agent
+        self._cyborg = cyborg
+        agent.start()
+        agent.wait_until(lambda: cyborg._pinged('cyborg-agent', self.name),
+                         'answer to an RPC ping', timeout)
+        return agent
+
+    def _keeper_answer(self, log):
+        line = self._keeper.stdout.readline()
+        answer = json.loads(line) if line else {
+            'error': 'the testbed helper exited'}
+        if 'error' in answer:
+            raise service.ServiceFailed('umockdev testbed', answer['error'],
+                                        log)
+        return answer
+
+    def _stop_keeper(self):
+        if self._keeper is not None:
+            # Its input closing has it remove the testbed directory.
+            self._keeper.stdin.close()
+            try:
+                self._keeper.wait(15)
+            except subprocess.TimeoutExpired:
+                self._keeper.kill()
+                self._keeper.wait()
+            self._keeper.stdout.close()
+            self._keeper = None
+        emulated_mod.remove_nodes(list(self._nodes))
+        self._nodes = {}
+
     # -- using it -----------------------------------------------------------
 
     def ns_run(self, argv, check=True, env=None, timeout=60):
@@ -654,6 +731,13 @@ class EdgeHost:
                                                     self.user, e))
         if os.path.exists(self.ns_path):
             _kill(_pids_in(self.ns_path))
+        if self.cyborg_agent is not None:
+            if self.cyborg_agent.popen is not None:
+                self.cyborg_agent.popen.wait(10)
+            self.cyborg_agent.popen = None
+            self.cyborg_agent = None
+            self._cyborg.agents.pop(self.name, None)
+        self._stop_keeper()
         if self._holder is not None:
             self._holder.wait(10)
             for stream in (self._holder.stdout, self._holder.stderr):

@@ -13,7 +13,9 @@
 """An edge host (``aio.edge.EdgeHost``) reaches the cloud's services only
 through its control channel: Keystone, Placement and RabbitMQ, for
 real, at the catalog's addresses, answer from inside its namespace
-while the tunnel is up, and not while it is down.
+while the tunnel is up, and not while it is down; a real cyborg-agent
+in the namespace reports its emulated peripherals to the conductor
+through the tunnel, and they appear in Placement.
 
 The real channel API (uWSGI, Keystone, Neutron), the real hub agent
 with wireguard-go in the root namespace, and ``edge-sdk up`` in the
@@ -34,7 +36,10 @@ import requests
 from testtools import content
 
 from aio import channels as channels_mod
+from aio import cyborg as cyborg_mod
+from aio import db as db_mod
 from aio import edge as edge_mod
+from aio import emulated as emulated_mod
 from aio import rabbit
 from tests.channels import base
 
@@ -147,7 +152,8 @@ class EdgeHostTest(base.ChannelsTestCase):
 
     def _attach_logs(self, exc_info):
         for name in ('edge-hub-agent.log', 'edge-channels-api.log') + tuple(
-                'edge-sdk-%s.log' % n for n in ('one', 'gone', 'bad')):
+                'edge-sdk-%s.log' % n for n in ('one', 'gone', 'bad')) + (
+                'cyborg-conductor.log', 'cyborg-agent-cyb.log'):
             path = os.path.join(self.plane.logs, name)
             if os.path.exists(path):
                 self.addDetail(name, content.content_from_file(
@@ -296,3 +302,70 @@ class EdgeHostTest(base.ChannelsTestCase):
         self.assertNotIn(bad.ns, os.listdir('/run/netns'))
         self.assertNotIn(bad.veth, edge_mod._links())
         self.assertEqual([], ours(bad))
+
+    def cyborg(self):
+        """The cloud's Cyborg conductor (no API: the agent reports to the
+        conductor, which writes to Placement).
+        """
+        plane = self.plane
+        url = db_mod.Databases('sqlite', plane.id, plane.workdir).create(
+            'cyborg', plane.setup_log)
+        cyborg = cyborg_mod.Cyborg(
+            plane.workdir, plane.logs, url, 'sqlite', plane.keystone,
+            plane.transport_url, 'cloud-host',
+            os.path.join(plane.workdir, 'cdi'), 5)
+        self.addCleanup(cyborg.stop)
+        cyborg.setup()
+        cyborg.start_conductor(plane.track)
+        return cyborg
+
+    def test_cyborg_agent_reports_through_the_tunnel(self):
+        cyborg = self.cyborg()
+        edge = self.edge_host('cyb')
+        edge.start()
+        placement = self.plane.placement.client()
+        # zun-compute makes the host's provider on a full compute host.
+        placement.post('/resource_providers', json={'name': edge.name})
+        host_rp = placement.get('/resource_providers?name=%s' % edge.name
+                                ).json()['resource_providers'][0]['uuid']
+        self.addCleanup(self._delete_tree, placement, host_rp)
+        kit = emulated_mod.edge_kit(
+            emulated_mod.NODE_DIRS + '%s-%s' % (self.plane.id, edge.tag),
+            pool=emulated_mod.BackingPool())
+        start = time.monotonic()
+        edge.start_cyborg_agent(cyborg, kit)
+        self.figures['agent_start_to_ping_s'] = round(
+            time.monotonic() - start, 3)
+        # The agent runs in the edge host.
+        with open('/proc/%d/ns/net' % edge.cyborg_agent.pid) as f:
+            self.assertEqual(os.fstat(f.fileno()).st_ino,
+                             os.stat(edge.ns_path).st_ino)
+
+        def devices():
+            found = placement.get('/resource_providers?in_tree=%s'
+                                  % host_rp).json()['resource_providers']
+            return [rp for rp in found if rp['uuid'] != host_rp]
+
+        _wait('device providers in Placement',
+              lambda: len(devices()) == len(kit.devices), 120)
+        self.figures['agent_start_to_providers_s'] = round(
+            time.monotonic() - start, 3)
+        self.assertEqual(len(kit.devices), len(devices()))
+
+        # Its RPC goes through the tunnel: with the tunnel down it no
+        # longer answers a ping; it does again once the tunnel is up.
+        edge.set_link(edge.ifname, False)
+        self.assertFalse(cyborg._pinged('cyborg-agent', edge.name))
+        edge.set_link(edge.ifname, True)
+        self.figures['tunnel_up_to_agent_ping_s'] = _wait(
+            'the agent answering again',
+            lambda: cyborg._pinged('cyborg-agent', edge.name), 60)
+
+    @staticmethod
+    def _delete_tree(placement, root):
+        found = placement.get('/resource_providers?in_tree=%s'
+                              % root).json()['resource_providers']
+        # Children first.
+        for rp in sorted(found, key=lambda rp: rp['uuid'] == root):
+            placement.delete('/resource_providers/%s' % rp['uuid'],
+                             raise_exc=False)
