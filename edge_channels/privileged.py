@@ -11,7 +11,7 @@
 # under the License.
 
 """The hub agent's privileged operations: its hubs' WireGuard
-interfaces, and nothing else.
+interfaces and the tenant overlay's relay, and nothing else.
 
 One privsep context, CAP_NET_ADMIN only (the commands it runs get no
 more: see ``edge_channels.agent.linux``).  Entrypoints take a hub port
@@ -31,6 +31,7 @@ from edge_channels import naming
 from edge_channels.agent import linux
 from edge_channels.agent import plan as plan_mod
 from edge_channels.agent import state as state_mod
+from edge_channels.hub import overlay as hub_overlay
 
 
 hub_pctxt = priv_context.PrivContext(
@@ -131,3 +132,18 @@ def delete_device(name):
                          (name,))
     if linux.exists(name):
         linux.delete(name)
+
+
+@hub_pctxt.entrypoint
+def apply_overlay(want):
+    """Make the tenant overlay's relay (``edge_channels.hub.overlay``)
+    ``want``: ``[[VNI, [spoke IPv4 address, ...]], ...]`` (pairs, as
+    privsep carries them).  Returns the number of changes.
+    """
+    checked = {}
+    for vni, addresses in want:
+        if not isinstance(vni, int) or not 0 < vni < 2 ** 24:
+            raise ValueError('refusing VNI %r' % (vni,))
+        checked[vni] = frozenset(str(ipaddress.IPv4Address(a))
+                                 for a in addresses)
+    return hub_overlay.Relay(run=linux.run).apply(checked)

@@ -21,6 +21,11 @@ port notifications (within seconds of a change) and from a full
 re-sync at start and every ``[hub] resync_interval`` seconds, which
 also removes interfaces and keys of hubs that are gone.  One worker
 thread syncs; notifications only name hubs for it, coalesced.
+
+The tenant overlay's relay (``edge_channels.hub.overlay``) is synced
+in the same thread: after every full sync, after hub syncs (a spoke
+gone leaves its VNIs) and on notifications of ports bound with VXLAN
+details.
 """
 
 import threading
@@ -32,6 +37,7 @@ from edge_channels import channel
 from edge_channels import naming
 from edge_channels.agent import plan as plan_mod
 from edge_channels.agent import state as state_mod
+from edge_channels.hub import overlay as hub_overlay
 
 
 LOG = logging.getLogger(__name__)
@@ -56,6 +62,10 @@ class HubAgent:
         #: hub ID -> spoke IDs applied; spoke ID -> hub IDs.
         self._hubs = {}
         self._spoke_hubs = {}
+        #: Whether the overlay's relay waits for a sync; the IDs of the
+        #: ports bound with VXLAN details at the last one.
+        self._overlay = False
+        self._overlay_ports = set()
 
     # What to sync ---------------------------------------------------
 
@@ -67,6 +77,11 @@ class HubAgent:
     def request_full(self, delay=0):
         with self._cond:
             self._full_at = min(self._full_at, time.monotonic() + delay)
+            self._cond.notify()
+
+    def request_overlay(self):
+        with self._cond:
+            self._overlay = True
             self._cond.notify()
 
     def stop(self):
@@ -93,6 +108,18 @@ class HubAgent:
                 hubs.update(p for p in peers if isinstance(p, str))
         return {h for h in hubs if h}
 
+    def overlay_of_event(self, event_type, payload):
+        """Whether a port notification may change the overlay's relay:
+        a port bound with VXLAN details, or one that was at the last
+        sync (a delete names only the ID).
+        """
+        port = payload.get('port') or {}
+        port_id = port.get('id') or payload.get('port_id')
+        if hub_overlay.is_overlay_port(port):
+            return True
+        with self._cond:
+            return port_id in self._overlay_ports
+
     # Syncing --------------------------------------------------------
 
     def run(self):
@@ -100,6 +127,7 @@ class HubAgent:
         while True:
             with self._cond:
                 while not self._stopped and not self._pending and \
+                        not self._overlay and \
                         time.monotonic() < self._full_at:
                     self._cond.wait(self._full_at - time.monotonic())
                 if self._stopped:
@@ -109,11 +137,14 @@ class HubAgent:
                     self._full_at = time.monotonic() + self.resync_interval
                     self._pending.clear()
                 pending, self._pending = self._pending, set()
+                overlay, self._overlay = self._overlay, False
             try:
                 if full:
                     self.sync_all()
                 for hub_id in sorted(pending):
                     self.sync_hub(hub_id)
+                if not full and (pending or overlay):
+                    self.sync_overlay()
             except Exception:
                 if self._stopped:
                     # The privsep daemon may have been stopped with us.
@@ -140,8 +171,28 @@ class HubAgent:
         for hub_id in self.state.hubs():
             if hub_id not in ours:
                 self._teardown(hub_id)
+        self.sync_overlay()
         LOG.info('Full re-sync of %d hubs in %.3f s', len(hubs),
                  time.monotonic() - start)
+
+    def sync_overlay(self):
+        """Sync the tenant overlay's relay with Neutron."""
+        start = time.monotonic()
+        seen = set()
+        want, changes = hub_overlay.sync(self.neutron, self.host,
+                                         self._apply_overlay, seen)
+        with self._cond:
+            self._overlay_ports = seen
+        if changes:
+            LOG.info('Overlay relay: %(n)d changes in %(t).3f s; VNIs '
+                     '%(vnis)s', {'n': changes,
+                                  't': time.monotonic() - start,
+                                  'vnis': {k: sorted(v)
+                                           for k, v in want.items()}})
+
+    def _apply_overlay(self, want):
+        return self.priv.apply_overlay(
+            [[vni, sorted(ips)] for vni, ips in sorted(want.items())])
 
     def sync_hub(self, hub_id):
         hub = self.neutron.port(hub_id)

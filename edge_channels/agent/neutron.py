@@ -45,6 +45,10 @@ class Client:
         return self.adapter.get(PREFIX + '/ports',
                                 params=filters).json()['ports']
 
+    def list_ports(self, **filters):
+        """Ports of every project matching ``filters``."""
+        return self._ports(**filters)
+
     def hubs(self, host):
         """The hub ports bound to ``host``."""
         return self._ports(device_owner=channel.DEVICE_OWNER_HUB,

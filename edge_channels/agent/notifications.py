@@ -26,7 +26,9 @@ EVENT_TYPES = r'^port\.(create|update|delete)\.end$'
 
 
 class NotificationEndpoint:
-    """Neutron's port notifications, turned into hubs to sync."""
+    """Neutron's port notifications, turned into hubs (and the overlay
+    relay) to sync.
+    """
 
     filter_rule = oslo_messaging.NotificationFilter(event_type=EVENT_TYPES)
 
@@ -39,4 +41,7 @@ class NotificationEndpoint:
             LOG.debug('%(event)s: syncing hubs %(hubs)s',
                       {'event': event_type, 'hubs': sorted(hubs)})
             self.agent.request(hubs)
+        if self.agent.overlay_of_event(event_type, payload or {}):
+            LOG.debug('%s: syncing the overlay relay', event_type)
+            self.agent.request_overlay()
         return oslo_messaging.NotificationResult.HANDLED

@@ -42,16 +42,16 @@ only (the rule reads the IPv4 header length).
 
 ``plan`` is pure; ``Relay`` applies with ``ip``, ``bridge`` and
 ``iptables`` in the network namespace it runs in (it needs
-CAP_NET_ADMIN).
+CAP_NET_ADMIN).  The hub agent calls ``sync`` after its full sync,
+after hub syncs and on notifications of ports bound with VXLAN
+details, and applies through its privileged daemon
+(``edge_channels.privileged.apply_overlay``).
 """
 
-import argparse
 import collections
 import ipaddress
 import json
 import subprocess
-import sys
-import time
 
 from edge_channels import channel
 from edge_channels.host import overlay as host_overlay
@@ -64,6 +64,10 @@ CHAIN = 'EDGE-OVERLAY'
 #: The VNI: the 32 bits 4 bytes into the VXLAN header (8 bytes into
 #: UDP's), shifted past the reserved byte.
 VNI_MATCH = '0>>22&0x3C@12>>8=%d'
+#: Frames the relay's bridges carry pass iptables FORWARD when
+#: br_netfilter is loaded (Docker loads it, and sets the policy to DROP).
+FORWARD_RULE = ('-i', BRIDGE_PREFIX + '+', '-o', BRIDGE_PREFIX + '+',
+                '-j', 'ACCEPT')
 PORT_FIELDS = ('id', 'project_id', 'network_id', 'device_owner',
                'fixed_ips', 'binding:host_id', 'binding:vif_type',
                'binding:vif_details', 'binding:profile')
@@ -119,7 +123,10 @@ class RelayError(RuntimeError):
     pass
 
 
-def _run(*args, check=True):
+def run_command(args, check=True):
+    """stdout of ``args`` (a list); raises ``RelayError`` if it fails
+    and ``check``.
+    """
     proc = subprocess.run(list(args), capture_output=True,  # noqa: S603
                           text=True, check=False, timeout=30)
     if check and proc.returncode != 0:
@@ -136,12 +143,23 @@ def bridge_device(vni):
 
 
 class Relay:
-    """The relay devices in this network namespace."""
+    """The relay devices in this network namespace.
+
+    ``run(args, check=True)``: how commands run, returning their stdout
+    (default ``run_command``; the hub agent's privileged daemon passes
+    its own, which gives the commands no more than its capabilities).
+    """
+
+    def __init__(self, run=None):
+        self._command = run or run_command
+
+    def _run(self, *args, check=True):
+        return self._command(list(args), check=check)
 
     def actual(self):
         """``{VNI: frozenset(flood addresses)}`` now here."""
         found = {}
-        for link in json.loads(_run('ip', '-d', '-j', 'link', 'show')
+        for link in json.loads(self._run('ip', '-d', '-j', 'link', 'show')
                                or '[]'):
             name = link['ifname']
             data = link.get('linkinfo', {})
@@ -152,10 +170,9 @@ class Relay:
             found[vni] = frozenset(self._floods(name))
         return found
 
-    @staticmethod
-    def _fdb(name):
-        return json.loads(_run('bridge', '-j', 'fdb', 'show', 'dev', name)
-                          or '[]')
+    def _fdb(self, name):
+        return json.loads(self._run('bridge', '-j', 'fdb', 'show', 'dev',
+                                    name) or '[]')
 
     def _floods(self, name):
         return {e['dst'] for e in self._fdb(name)
@@ -172,24 +189,29 @@ class Relay:
 
     def _filter(self, want):
         """The chain admitting exactly ``want``'s (spoke, VNI) pairs;
-        rewritten only when it differs.  Returns 1 if changed.
+        rewritten only when it differs.  Returns 1 if changed.  Nothing
+        to admit and no chain yet: nothing is made.
         """
         ipt = ('iptables', '-w')
-        jump = ['INPUT', '-p', 'udp', '--dport',
+        jump = ['-p', 'udp', '-m', 'udp', '--dport',
                 str(host_overlay.VXLAN_PORT), '-j', CHAIN]
-        if _run(*ipt, '-n', '-L', CHAIN, check=False) == '':
-            _run(*ipt, '-N', CHAIN)
-        if subprocess.run(['iptables', '-w', '-C'] + jump,  # noqa: S603
-                          capture_output=True, check=False).returncode:
-            _run(*ipt, '-I', *jump)
+        exists = self._run(*ipt, '-S', CHAIN, check=False) != ''
+        if not want and not exists:
+            return 0
+        if not exists:
+            self._run(*ipt, '-N', CHAIN)
+        for hook, rule in (('INPUT', jump), ('FORWARD', FORWARD_RULE)):
+            if ' '.join(('-A', hook) + tuple(rule)) not in self._run(
+                    *ipt, '-S', hook).splitlines():
+                self._run(*ipt, '-I', hook, *rule)
         expected = ['-N %s' % CHAIN] + [
             '-A %s %s' % (CHAIN, line) for line in self._canonical(want)]
-        have = _run(*ipt, '-S', CHAIN).splitlines()
+        have = self._run(*ipt, '-S', CHAIN).splitlines()
         if have == expected:
             return 0
-        _run(*ipt, '-F', CHAIN)
+        self._run(*ipt, '-F', CHAIN)
         for rule in self._rules(want) + [['-j', 'DROP']]:
-            _run(*ipt, '-A', CHAIN, *rule)
+            self._run(*ipt, '-A', CHAIN, *rule)
         return 1
 
     @staticmethod
@@ -212,9 +234,9 @@ class Relay:
         changes = self._filter(want)
         have = self.actual()
         for vni in sorted(set(have) - set(want)):
-            _run('ip', 'link', 'del', 'dev', vxlan_device(vni))
-            _run('ip', 'link', 'del', 'dev', bridge_device(vni),
-                 check=False)
+            self._run('ip', 'link', 'del', 'dev', vxlan_device(vni))
+            self._run('ip', 'link', 'del', 'dev', bridge_device(vni),
+                      check=False)
             changes += 1
         for vni in sorted(want):
             if vni not in have:
@@ -223,97 +245,70 @@ class Relay:
                 changes += 1
             name = vxlan_device(vni)
             for ip in sorted(want[vni] - have[vni]):
-                _run('bridge', 'fdb', 'append', FLOOD_MAC, 'dev', name,
-                     'dst', ip)
+                self._run('bridge', 'fdb', 'append', FLOOD_MAC, 'dev',
+                          name, 'dst', ip)
                 changes += 1
             gone = have[vni] - want[vni]
             # Flood entries and what the device learnt behind them.
             for entry in self._fdb(name) if gone else ():
                 if entry.get('dst') in gone:
-                    _run('bridge', 'fdb', 'del', entry['mac'], 'dev', name,
-                         'dst', entry['dst'], check=False)
+                    self._run('bridge', 'fdb', 'del', entry['mac'], 'dev',
+                              name, 'dst', entry['dst'], check=False)
                     changes += 1
         return changes
 
-    @staticmethod
-    def _create(vni):
+    def _create(self, vni):
         bridge, vxlan = bridge_device(vni), vxlan_device(vni)
-        _run('ip', 'link', 'add', bridge, 'type', 'bridge',
-             'forward_delay', '0', 'stp_state', '0')
-        _run('ip', 'link', 'add', vxlan, 'type', 'vxlan', 'id', str(vni),
-             'dstport', str(host_overlay.VXLAN_PORT))
-        _run('ip', 'link', 'set', 'dev', vxlan, 'master', bridge)
+        self._run('ip', 'link', 'add', bridge, 'type', 'bridge',
+                  'forward_delay', '0', 'stp_state', '0')
+        self._run('ip', 'link', 'add', vxlan, 'type', 'vxlan', 'id',
+                  str(vni), 'dstport', str(host_overlay.VXLAN_PORT))
+        self._run('ip', 'link', 'set', 'dev', vxlan, 'master', bridge)
         # Back out of the port it came in: the relay itself.
-        _run('ip', 'link', 'set', 'dev', vxlan, 'type', 'bridge_slave',
-             'hairpin', 'on')
-        _run('ip', 'link', 'set', 'dev', bridge, 'up')
-        _run('ip', 'link', 'set', 'dev', vxlan, 'up')
+        self._run('ip', 'link', 'set', 'dev', vxlan, 'type',
+                  'bridge_slave', 'hairpin', 'on')
+        self._run('ip', 'link', 'set', 'dev', bridge, 'up')
+        self._run('ip', 'link', 'set', 'dev', vxlan, 'up')
 
     def remove_all(self):
         """Remove the relay's devices and its iptables chain."""
         changes = self.apply({})
         ipt = ('iptables', '-w')
-        _run(*ipt, '-D', 'INPUT', '-p', 'udp', '--dport',
-             str(host_overlay.VXLAN_PORT), '-j', CHAIN, check=False)
-        _run(*ipt, '-F', CHAIN, check=False)
-        _run(*ipt, '-X', CHAIN, check=False)
+        self._run(*ipt, '-D', 'INPUT', '-p', 'udp', '-m', 'udp',
+                  '--dport', str(host_overlay.VXLAN_PORT), '-j', CHAIN,
+                  check=False)
+        self._run(*ipt, '-D', 'FORWARD', *FORWARD_RULE, check=False)
+        self._run(*ipt, '-F', CHAIN, check=False)
+        self._run(*ipt, '-X', CHAIN, check=False)
         return changes
 
 
 def _ports(client, **filters):
-    params = dict(filters, fields=list(PORT_FIELDS))
-    return client.adapter.get('/v2.0/ports', params=params).json()['ports']
+    return client.list_ports(fields=list(PORT_FIELDS), **filters)
 
 
-def sync(client, host, relay=None):
+def sync(client, host, apply=None, seen=None):
     """One sync of this host's relay with Neutron (``client``: an
-    ``edge_channels.agent.neutron.Client``).  Returns (plan, changes).
+    ``edge_channels.agent.neutron.Client``).  ``apply(want)`` makes the
+    relay ``want`` and returns its changes (default: a ``Relay`` here);
+    ``seen``, a set, gets the IDs of the ports bound with VXLAN details
+    (whose deletion changes the relay).  Returns (plan, changes).
     """
-    relay = relay or Relay()
+    apply = apply or Relay().apply
     hubs = client.hubs(host)
     spokes = []
     for network_id in sorted({h['network_id'] for h in hubs}):
         spokes.extend(client.spokes(network_id))
-    want = plan(hubs, spokes, _ports(client) if hubs else [])
-    return want, relay.apply(want)
+    ports = _ports(client) if hubs else []
+    if seen is not None:
+        seen.update(p['id'] for p in ports if is_overlay_port(p))
+    want = plan(hubs, spokes, ports)
+    return want, apply(want)
 
 
-def main(argv=None):
-    """``python -m edge_channels.hub.overlay --config-file hub.conf``:
-    sync the relay every ``--interval`` seconds (``--once``: once).
+def is_overlay_port(port):
+    """Whether ``port`` (its binding, as Neutron gives it) carries the
+    overlay's VXLAN details.
     """
-    from oslo_config import cfg
-    from oslo_log import log as logging
-
-    from edge_channels.agent import neutron
-    from edge_channels.conf import hub as hub_conf
-
-    parser = argparse.ArgumentParser(prog='edge-channels-hub-overlay')
-    parser.add_argument('--once', action='store_true')
-    parser.add_argument('--interval', type=float, default=5.0)
-    args, rest = parser.parse_known_args(
-        sys.argv[1:] if argv is None else argv)
-    conf = cfg.ConfigOpts()
-    logging.register_options(conf)
-    hub_conf.register_opts(conf)
-    conf(rest, project='edge-channels', prog='edge-channels-hub-overlay')
-    logging.setup(conf, 'edge-channels-hub-overlay')
-    log = logging.getLogger(__name__)
-    client = neutron.Client.from_conf(conf)
-    while True:
-        try:
-            want, changes = sync(client, conf.hub.host)
-            if changes:
-                log.info('Overlay relay: %d changes; VNIs %s', changes,
-                         {k: sorted(v) for k, v in want.items()})
-        except Exception:
-            if args.once:
-                raise
-            log.exception('Overlay relay sync failed; retrying')
-        if args.once:
-            return 0
-        time.sleep(args.interval)
-
-
-if __name__ == '__main__':
-    sys.exit(main())
+    details = port.get('binding:vif_details')
+    return isinstance(details, dict) and host_overlay.KEY_VNI in details

@@ -65,6 +65,9 @@ class FakeNeutron:
     def port(self, port_id):
         return self.ports.get(port_id)
 
+    def list_ports(self, fields=None):
+        return list(self.ports.values())
+
     def report(self, hub_id, public_key, endpoint):
         self.reports.append(hub_id)
         self.ports[hub_id]['binding:profile'] = {
@@ -78,6 +81,8 @@ class FakeInterfaces:
         self.state = state
         self.devices = {}
         self.applied = []
+        #: The relay's plan as the privileged daemon gets it.
+        self.overlay = []
 
     def ensure_device(self, hub_id, listen_port):
         created = hub_id not in self.devices
@@ -98,6 +103,11 @@ class FakeInterfaces:
 
     def list_devices(self):
         return [naming.wireguard_device(h) for h in self.devices]
+
+    def apply_overlay(self, want):
+        changed = want != self.overlay
+        self.overlay = want
+        return int(changed)
 
     def delete_device(self, name):
         for hub_id in list(self.devices):
@@ -191,3 +201,33 @@ class HubAgentTest(testtools.TestCase):
              (plan.ROUTE_DEL, '10.0.0.6/32')], self.priv.applied[-1][1])
         self.assertEqual({one['binding:profile']['public_key']},
                          set(self.priv.devices[self.hub['id']].peers))
+
+    def test_overlay_relay_follows_the_bound_vxlan_ports(self):
+        spoke = self._spoke('10.0.0.5')
+        spoke['project_id'] = 'p1'
+        container = self.neutron.add('compute:kuryr', '10.9.0.5')
+        container.update({
+            'project_id': 'p1', 'binding:vif_type': 'bridge',
+            'binding:vif_details': {'bridge_name': 'ebr-1',
+                                    'vxlan_vni': 7,
+                                    'vxlan_local': '10.0.0.5',
+                                    'vxlan_remote': '10.0.0.1'}})
+        self.agent.sync_all()
+        # The full sync synced the relay: VNI 7 carries the spoke.
+        self.assertEqual([[7, ['10.0.0.5']]], self.priv.overlay)
+        # A bound port's notification asks for the relay; its delete
+        # (the ID alone) too, since the last sync saw it; others not.
+        self.assertTrue(self.agent.overlay_of_event(
+            'port.update.end', {'port': container}))
+        self.assertTrue(self.agent.overlay_of_event(
+            'port.delete.end', {'port_id': container['id']}))
+        vm = self.neutron.add('compute:nova', '10.0.0.9')
+        self.assertFalse(self.agent.overlay_of_event(
+            'port.create.end', {'port': vm}))
+        self.assertFalse(self.agent.overlay_of_event(
+            'port.delete.end', {'port_id': vm['id']}))
+        # The spoke gone, a hub sync leaves the relay empty.
+        del self.neutron.ports[spoke['id']]
+        self.agent.sync_hub(self.hub['id'])
+        self.agent.sync_overlay()
+        self.assertEqual([], self.priv.overlay)
