@@ -194,7 +194,11 @@ class ChannelClient:
         return [c for c in self.list()
                 if isinstance(c, dict) and c.get('name') == name]
 
-    def create(self, name, public_key, subnet=None, endpoint=None):
+    def create(self, name, public_key, subnet=None, endpoint=None,
+               host=None):
+        """``host``: the edge host the channel serves (its
+        ``binding:host_id``), which the cloud binds tenant ports by.
+        """
         properties = {'public_key': public_key}
         if endpoint:
             properties['endpoint'] = endpoint
@@ -202,6 +206,8 @@ class ChannelClient:
                 'properties': properties}
         if subnet:
             body['subnet'] = subnet
+        if host:
+            body['host'] = host
         return self._request('POST', '/channels', body)
 
     def update(self, channel_id, public_key=None, endpoint=None):

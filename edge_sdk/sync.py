@@ -173,16 +173,17 @@ def apply_from_state(state_dir, name, channel, keepalive):
 
 
 def ensure_channel(client, name, public_key, subnet=None, endpoint=None,
-                   channels=None):
+                   channels=None, host=None):
     """The caller's channel ``name`` with ``public_key``: found (among
     ``channels`` if given) and its key or endpoint updated when they
-    differ, or created.
+    differ, or created (for edge host ``host``: the device's name,
+    which is the ``binding:host_id`` of its containers' ports).
     """
     channel = client.find(name, channels)
     if channel is None:
         LOG.info('Creating channel %s', name)
         return client.create(name, public_key, subnet=subnet,
-                             endpoint=endpoint)
+                             endpoint=endpoint, host=host)
     props = channel.get('properties') or {}
     if props.get('public_key') != public_key or \
             (endpoint and props.get('endpoint') != endpoint):
@@ -227,7 +228,8 @@ def up(settings, client, wait=60.0):
         channel = ensure_channel(client, settings.api_name(name),
                                  public_key,
                                  settings.channel_subnets.get(name),
-                                 settings.endpoint)
+                                 settings.endpoint,
+                                 host=settings.device_name)
         channel = wait_ready(client, name, channel, wait)
         result[name] = (channel, apply(name, channel, private_key,
                                        settings.keepalive,
@@ -327,7 +329,8 @@ class Runner:
                 channel = ensure_channel(
                     self.client, self.settings.api_name(name), public_key,
                     self.settings.channel_subnets.get(name),
-                    self.settings.endpoint, channels)
+                    self.settings.endpoint, channels,
+                    host=self.settings.device_name)
                 if self.reconcile(name, channel):
                     changed.append(name)
             except (client_mod.ChannelAPIError, ValueError,

@@ -267,6 +267,9 @@ class Channels:
                     channel.ROLE_SPOKE, profile)}
         if fields['name'] is not None:
             port['name'] = fields['name']
+        if fields['host'] is not None:
+            # The edge host it serves (edge_bridge's tenant channel).
+            port['device_id'] = fields['host']
         try:
             return self.client.create_port(port)
         except neutron.NotFound:

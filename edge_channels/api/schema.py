@@ -18,21 +18,30 @@ working, with ``name``, ``project_id`` and each peer's subnet CIDR
 added.  Unlike Tunelo's, every key is checked: unknown ones are
 refused by name, keys and endpoints with the validators of
 ``edge_channels.channel``.
+
+A create may also say ``host``: the name of the edge host the channel
+serves (its ``binding:host_id``, as zun-compute and kuryr set it on
+the containers' ports), kept as the spoke port's ``device_id``; the
+``edge_bridge`` driver finds a host's tenant channel by it.
 """
 
 import ipaddress
+import re
 
 from edge_channels import channel
 from edge_channels import exception
 
 
 CREATE_KEYS = frozenset(('channel_type', 'properties', 'name', 'subnet',
-                         'channel_address', 'project_id'))
+                         'channel_address', 'project_id', 'host'))
 UPDATE_KEYS = frozenset(('name', 'properties'))
 PROPERTY_KEYS = frozenset((channel.PROFILE_PUBLIC_KEY,
                            channel.PROFILE_ENDPOINT))
 #: Neutron's limit on port names and project IDs.
 NAME_MAX = 255
+#: A host name as Neutron's ``binding:host_id`` holds it (at most 255
+#: characters, Neutron's limit on ``device_id`` too).
+HOST = re.compile(r'[A-Za-z0-9][A-Za-z0-9._-]{0,254}')
 
 
 # -- the representation (Chameleon Tunelo's keys) ---------------------------
@@ -112,6 +121,18 @@ def _name(body):
     return name
 
 
+def _host(body):
+    host = body.get('host')
+    if host is None:
+        return None
+    if not isinstance(host, str) or not HOST.fullmatch(host):
+        raise exception.Invalid(
+            reason='"host" must be the edge host\'s name (its '
+                   'binding:host_id): 1 to 255 letters, digits, ".", "-" '
+                   'or "_", starting with a letter or digit')
+    return host
+
+
 def _properties_of(body, create):
     """Validated ``properties`` of a create or update body."""
     if 'properties' not in body:
@@ -153,6 +174,7 @@ def parse_create(body):
               'name': _name(body),
               'subnet': _string(body, 'subnet'),
               'project_id': _string(body, 'project_id'),
+              'host': _host(body),
               'channel_address': None}
     if fields['properties'].get(channel.PROFILE_ENDPOINT) is None:
         fields['properties'].pop(channel.PROFILE_ENDPOINT, None)

@@ -140,3 +140,38 @@ class RepresentationTest(testtools.TestCase):
                                           'subnet': '10.0.0.0/24'}}],
                          rep['peers'])
         self.assertEqual('wireguard', rep['channel_type'])
+
+
+HOSTS = st.from_regex(r'[A-Za-z0-9][A-Za-z0-9._-]{0,254}', fullmatch=True)
+
+
+class HostTest(testtools.TestCase):
+    """``host``: the edge host a channel serves, an optional key."""
+
+    def _body(self, **extra):
+        key = base64.b64encode(b'k' * 32).decode()
+        return dict({'channel_type': 'wireguard',
+                     'properties': {'public_key': key}}, **extra)
+
+    @given(HOSTS)
+    def test_host_names_pass(self, host):
+        self.assertEqual(host, schema.parse_create(
+            self._body(host=host))['host'])
+
+    def test_absent_is_none(self):
+        self.assertIsNone(schema.parse_create(self._body())['host'])
+
+    @given(st.one_of(
+        st.text().filter(lambda h: not schema.HOST.fullmatch(h)),
+        st.integers(), st.lists(st.text(), max_size=2),
+        st.just('h' * 256)))
+    def test_anything_else_is_refused_and_explained(self, host):
+        e = self.assertRaises(exception.Invalid, schema.parse_create,
+                              self._body(host=host))
+        self.assertEqual(400, e.code)
+        self.assertIn("edge host's name", str(e))
+
+    def test_not_changed_by_an_update(self):
+        # The representation does not show it; a create sets it once.
+        self.assertRaises(exception.Invalid, schema.parse_update,
+                          {'host': 'edge-1'})
