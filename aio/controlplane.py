@@ -55,18 +55,18 @@ class ControlPlane:
     ``placement``, ``rabbit``, ``neutron``, ``kuryr``: start these too;
     Neutron needs the virtual host, Kuryr needs Neutron (and root and
     the machine's Docker engine).  ``mechanism_drivers``,
-    ``neutron_config`` and ``edge_hosts``: Neutron's (see
-    ``aio.neutron.Neutron``).  ``users``: more Keystone users, name ->
-    (project, roles); ``endpoints``: more catalog entries, service type
-    -> (name, URL), made once Keystone runs.  ``progress(message)``
-    hears each step.
+    ``neutron_config``, ``edge_hosts`` and ``tenant_channel_networks``:
+    Neutron's (see ``aio.neutron.Neutron``).  ``users``: more Keystone
+    users, name -> (project, roles); ``endpoints``: more catalog
+    entries, service type -> (name, URL), made once Keystone runs.
+    ``progress(message)`` hears each step.
     """
 
     def __init__(self, name='plane', db='sqlite', placement=False,
                  rabbit=False, neutron=False, kuryr=False,
                  mechanism_drivers=neutron_mod.MECHANISM_DRIVERS,
                  neutron_config=None, edge_hosts=(), users=None,
-                 endpoints=None, progress=None):
+                 endpoints=None, progress=None, tenant_channel_networks=()):
         if db not in ('sqlite', 'mariadb'):
             raise ValueError('db must be sqlite or mariadb, not %r' % db)
         if kuryr and not neutron:
@@ -80,6 +80,7 @@ class ControlPlane:
         self.mechanism_drivers = tuple(mechanism_drivers)
         self.neutron_config = neutron_config
         self.edge_hosts = tuple(edge_hosts)
+        self.tenant_channel_networks = tuple(tenant_channel_networks)
         self.extra_users = dict(users or {})
         self.extra_endpoints = dict(endpoints or {})
         self.progress = progress or (lambda message: None)
@@ -149,7 +150,8 @@ class ControlPlane:
                 self.workdir, self.logs, urls['neutron'], self.keystone,
                 self.transport_url, mechanism_drivers=self.mechanism_drivers,
                 edge_hosts=self.edge_hosts, bridge_prefix=prefix,
-                config=self.neutron_config)
+                config=self.neutron_config,
+                tenant_channel_networks=self.tenant_channel_networks)
             endpoints['network'] = ('neutron', self.neutron.url)
         endpoints.update(self.extra_endpoints)
         self.progress('starting Keystone')

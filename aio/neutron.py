@@ -44,6 +44,9 @@ NOTIFICATION_EXCHANGE = 'neutron'
 NOTIFICATION_TOPIC = 'notifications'
 #: VXLAN network identifiers tenant networks take theirs from.
 VNI_RANGES = '1:1000'
+#: The tenant channels' MTU (WireGuard's); VXLAN networks over them get
+#: this minus 50 (specs/container-networking.rst, tenant overlay).
+OVERLAY_PATH_MTU = 1420
 
 
 class Neutron:
@@ -57,12 +60,17 @@ class Neutron:
     host side's (``aio.kuryr.bridge_prefix(cloud id)``).
     ``config``: more options, ``{section: {option: value}}``, in a
     file read after the others (so they win), e.g. those of another
-    mechanism driver.
+    mechanism driver.  ``tenant_channel_networks``: the channel
+    networks (names or IDs) whose channels carry the tenant overlay;
+    given, tenant networks are VXLAN, over those channels, with the
+    channels' MTU as ``path_mtu`` (none: local tenant networks, no
+    overlay).
     """
 
     def __init__(self, workdir, logs, db_url, keystone, transport_url,
                  mechanism_drivers=MECHANISM_DRIVERS, edge_hosts=(),
-                 bridge_prefix=None, config=None):
+                 bridge_prefix=None, config=None,
+                 tenant_channel_networks=()):
         if not db_url.startswith('mysql'):
             raise ValueError('Neutron needs a MariaDB database: its '
                              'migrations do not run on %s'
@@ -75,6 +83,7 @@ class Neutron:
         self.mechanism_drivers = tuple(mechanism_drivers)
         self.edge_hosts = tuple(edge_hosts)
         self.bridge_prefix = bridge_prefix
+        self.tenant_channel_networks = tuple(tenant_channel_networks)
         self.listener = service.listening_socket()
         self.port = self.listener.getsockname()[1]
         self.url = 'http://127.0.0.1:%d' % self.port
@@ -124,19 +133,26 @@ class Neutron:
             'oslo_concurrency': {'lock_path': os.path.join(self.dir,
                                                            'locks')},
         })
+        ml2 = {'type_drivers': 'local,flat,vxlan',
+               # Tenant networks are local: edge_bridge connects the
+               # containers of one host (specs/container-networking.rst).
+               'tenant_network_types': 'local',
+               'mechanism_drivers': ','.join(self.mechanism_drivers),
+               'extension_drivers': 'port_security'}
+        edge_bridge = {'hosts': ','.join(self.edge_hosts)}
+        if self.bridge_prefix:
+            edge_bridge['bridge_prefix'] = self.bridge_prefix
+        if self.tenant_channel_networks:
+            # ... or VXLAN, carried over the tenant channels.
+            ml2.update(tenant_network_types='vxlan',
+                       path_mtu=str(OVERLAY_PATH_MTU))
+            edge_bridge['tenant_channel_networks'] = ','.join(
+                self.tenant_channel_networks)
         service.write_conf(self.ml2_conf, {
-            # Tenant networks are local: edge_bridge connects the
-            # containers of one host (specs/container-networking.rst).
-            'ml2': {'type_drivers': 'local,flat,vxlan',
-                    'tenant_network_types': 'local',
-                    'mechanism_drivers': ','.join(self.mechanism_drivers),
-                    'extension_drivers': 'port_security'},
+            'ml2': ml2,
             'ml2_type_flat': {'flat_networks': '*'},
             'ml2_type_vxlan': {'vni_ranges': VNI_RANGES},
-            'edge_bridge': dict(
-                {'hosts': ','.join(self.edge_hosts)},
-                **({'bridge_prefix': self.bridge_prefix}
-                   if self.bridge_prefix else {})),
+            'edge_bridge': edge_bridge,
         })
         if self.extra_config:
             service.write_conf(self.extra_conf, self.extra_config)
