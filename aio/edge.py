@@ -75,7 +75,6 @@ both have ``ec-control`` without sharing wireguard-go's control socket.
 """
 
 import configparser
-import ctypes
 import ipaddress
 import json
 import os
@@ -90,6 +89,7 @@ import uuid
 
 from aio import emulated as emulated_mod
 from aio import keystone as keystone_mod
+from aio import netns
 from aio import service
 from edge_channels import naming
 
@@ -103,29 +103,20 @@ HUB_HOST = 'edge-hub'
 HUB_USER = 'edge-hub'
 #: The device side's interface names (``edge_sdk``).
 DEVICE_PREFIX = 'ec-'
-SOCKET_DIR = '/run/wireguard'
+SOCKET_DIR = netns.SOCKET_DIR
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 UMOCKDEV_PRELOAD = 'libumockdev-preload.so.0'
-CLONE_NEWNET = 0x40000000
-_WG_ENV = {'WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD': '1'}
 #: hub interface -> how many edge hosts of this process set its
 #: route_localnet.
 _LOCALNET_USERS = {}
 _LOCALNET_LOCK = threading.Lock()
 
 
-class EdgeFailed(RuntimeError):
-    """A step of an edge host or hub failed; says what to look at."""
-
-
-def _run(argv, check=True, env=None, timeout=60, input=None):
-    result = subprocess.run(argv, capture_output=True, text=True,
-                            env=env, timeout=timeout, input=input)
-    if check and result.returncode != 0:
-        raise EdgeFailed('%s failed (status %d): %s' % (
-            ' '.join(argv), result.returncode,
-            (result.stderr or result.stdout).strip()))
-    return result
+#: A step of an edge host or hub failed; says what to look at.
+EdgeFailed = netns.Failed
+_run = netns.run
+_links = netns.links
+_kill = netns.kill
 
 
 def _sysctl_path(interface, key):
@@ -135,51 +126,6 @@ def _sysctl_path(interface, key):
 def _write(path, value):
     with open(path, 'w') as f:
         f.write(value)
-
-
-def _links(ns=None):
-    argv = ['ip'] + (['-n', ns] if ns else []) + ['-j', 'link', 'show']
-    return [link['ifname'] for link in json.loads(_run(argv).stdout)]
-
-
-def _pids_in(ns_path):
-    """Processes whose network namespace is ``ns_path``: only ours can
-    be in a namespace we made.
-    """
-    inode = os.stat(ns_path).st_ino
-    pids = []
-    for pid in os.listdir('/proc'):
-        if not pid.isdigit() or int(pid) == os.getpid():
-            continue
-        try:
-            if os.stat('/proc/%s/ns/net' % pid).st_ino == inode:
-                pids.append(int(pid))
-        except OSError:
-            pass
-    return pids
-
-
-def _kill(pids, timeout=5):
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        for pid in pids:
-            try:
-                os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
-        deadline = time.monotonic() + timeout
-        while pids and time.monotonic() < deadline:
-            time.sleep(0.1)
-            pids = [p for p in pids if _alive(p)]
-        if not pids:
-            return
-
-
-def _alive(pid):
-    try:
-        with open('/proc/%d/stat' % pid) as f:
-            return f.read().rsplit(')', 1)[1].split()[0] != 'Z'
-    except (OSError, IndexError):
-        return False
 
 
 class Chain:
@@ -213,18 +159,22 @@ class Chain:
 
 
 class HubAgent:
-    """``edge-channels-hub-agent`` of the cloud, in the root namespace,
-    serving hub host ``host`` with WireGuard endpoint ``198.18.0.1``.
+    """``edge-channels-hub-agent``, serving hub host ``host`` with
+    WireGuard endpoint ``endpoint``: by default the cloud's, in the root
+    namespace, at ``198.18.0.1``; or in ``namespace`` (an
+    ``aio.netns.Namespace``), as tests of the agent alone run it.
+    ``options``: more or other ``[hub]`` options.
 
-    It runs where the cloud's services are, so the hub's interface can
-    hand the tunnel's traffic to them (see the module).  Its full
-    re-sync removes every ``wg-<12 hex>`` interface of its namespace
-    that is not one of its hubs: ``setup`` refuses to start while such
-    an interface exists in the root namespace (another hub agent's).
+    In the root namespace it runs where the cloud's services are, so
+    the hub's interface can hand the tunnel's traffic to them (see the
+    module).  Its full re-sync removes every ``wg-<12 hex>`` interface
+    of its namespace that is not one of its hubs: ``setup`` refuses to
+    start while such an interface exists there (another hub agent's).
     """
 
     def __init__(self, workdir, logs, keystone, transport_url,
-                 host=HUB_HOST, port_range=HUB_PORT_RANGE):
+                 host=HUB_HOST, port_range=HUB_PORT_RANGE,
+                 endpoint=CLOUD_ADDRESS, namespace=None, options=None):
         self.dir = os.path.join(workdir, 'edge-hub')
         self.state_dir = os.path.join(self.dir, 'state')
         self.log = os.path.join(logs, 'edge-hub-agent.log')
@@ -233,7 +183,14 @@ class HubAgent:
         self.transport_url = transport_url
         self.host = host
         self.port_range = port_range
+        self.endpoint = endpoint
+        self.namespace = namespace
+        self.options = dict(options or {})
         self.process = None
+
+    @property
+    def _ns(self):
+        return self.namespace.name if self.namespace else None
 
     def setup(self):
         for tool in ('wg', 'wireguard-go', 'iptables', 'nsenter'):
@@ -241,47 +198,82 @@ class HubAgent:
                 raise EdgeFailed('%s is missing: apt-get install '
                                  'wireguard-tools wireguard-go iptables '
                                  'util-linux' % tool)
-        others = [n for n in _links() if naming.is_wireguard_device(n)]
+        others = [n for n in _links(self._ns)
+                  if naming.is_wireguard_device(n)]
         if others:
             raise EdgeFailed(
-                'hub interfaces %s exist in the root namespace: another '
-                'hub agent runs here, and this one would remove them; '
+                'hub interfaces %s exist in the %s namespace: another '
+                'hub agent runs there, and this one would remove them; '
                 'stop it (or delete the leftovers with "ip link del")'
-                % ', '.join(others))
+                % (', '.join(others), self._ns or 'root'))
         os.makedirs(self.dir)
         if HUB_USER not in self.keystone.users:
             # The service role alone: what the agent needs in Neutron.
             self.keystone.add_user(HUB_USER, 'service', ('service',))
+        hub = {'host': self.host,
+               'endpoint_address': self.endpoint,
+               'listen_port_range': '%d-%d' % tuple(self.port_range),
+               'state_dir': self.state_dir,
+               'resync_interval': '300'}
+        hub.update(self.options)
         service.write_conf(self.conf, {
             'DEFAULT': {'debug': 'true', 'log_file': self.log,
                         'transport_url': self.transport_url},
-            'hub': {'host': self.host,
-                    'endpoint_address': CLOUD_ADDRESS,
-                    'listen_port_range': '%d-%d' % self.port_range,
-                    'state_dir': self.state_dir,
-                    'resync_interval': '300'},
+            'hub': hub,
             'neutron': dict(self.keystone.credentials(HUB_USER),
                             auth_type='password',
                             region_name=keystone_mod.REGION,
                             valid_interfaces='public'),
         })
-        self.process = service.Process(
-            'edge-channels-hub-agent',
-            [service.bin_path('edge-channels-hub-agent'), '--config-file',
-             self.conf], self.log + '.out')
+        argv = [service.bin_path('edge-channels-hub-agent'),
+                '--config-file', self.conf]
+        if self.namespace is not None:
+            argv = self.namespace.argv(argv)
+        self.process = service.Process('edge-channels-hub-agent', argv,
+                                       self.log + '.out')
+        return self
 
-    def start(self, on_start):
-        """Start; ``on_start(process)`` once it runs; returns once its
-        first full re-sync is done (it hears notifications by then).
+    def start(self, on_start=None, wait=True):
+        """Start (again, after ``kill``/``stop``); ``on_start(process)``
+        once it runs; with ``wait``, return once its full re-sync is
+        done (it hears notifications by then).
         """
-        on_start(self.process.start())
-        self.process.wait_until(self._synced, 'its first full re-sync')
+        before = self.resyncs()
+        self.process.start()
+        if on_start is not None:
+            on_start(self.process)
+        if wait:
+            self.wait_synced(before)
 
-    def _synced(self):
+    def resyncs(self):
+        """How many full re-syncs its log shows."""
         if not os.path.exists(self.log):
-            return False
+            return 0
         with open(self.log) as f:
-            return any('Full re-sync of' in line for line in f)
+            return sum('Full re-sync of' in line for line in f)
+
+    def wait_synced(self, after=0, timeout=60):
+        """Wait until its log shows more than ``after`` full re-syncs."""
+        self.process.wait_until(lambda: self.resyncs() > after,
+                                'a full re-sync', timeout)
+
+    def alive(self):
+        popen = self.process.popen if self.process else None
+        return popen is not None and popen.poll() is None
+
+    def kill(self):
+        """SIGKILL the agent and its privsep daemon (its process group),
+        as a crash would; its interfaces stay.
+        """
+        popen = self.process.popen if self.process else None
+        if popen is None:
+            return
+        try:
+            os.killpg(popen.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        popen.wait(15)
+        self.process.popen = None
 
     def stop(self):
         """Stop the agent, and remove the interfaces it left (hubs still
@@ -295,11 +287,13 @@ class HubAgent:
         if os.path.isdir(self.state_dir):
             hubs = [n[:-4] for n in os.listdir(self.state_dir)
                     if n.endswith('.key')]
+        ns = ['-n', self._ns] if self._ns else []
         for hub_id in hubs:
             device = naming.wireguard_device(hub_id)
             _kill([pid for pid in _wireguard_go(device)])
-            if device in _links():
-                result = _run(['ip', 'link', 'del', device], check=False)
+            if device in _links(self._ns):
+                result = _run(['ip'] + ns + ['link', 'del', device],
+                              check=False)
                 if result.returncode:
                     errors.append('hub interface %s: %s'
                                   % (device, result.stderr.strip()))
@@ -356,8 +350,9 @@ class EdgeHost:
         self.user = user
         self.channel_name = channel
         self.tag = uuid.uuid4().hex[:8]
-        self.ns = 'edge-%s-%s' % (name, self.tag)
-        self.ns_path = '/run/netns/' + self.ns
+        self.netns = netns.Namespace('edge-%s-%s' % (name, self.tag))
+        self.ns = self.netns.name
+        self.ns_path = self.netns.path
         self.veth = 'eu-' + self.tag
         self.dir = os.path.join(workdir, 'edge-%s' % name)
         self.state_dir = os.path.join(self.dir, 'sdk-state')
@@ -410,8 +405,7 @@ class EdgeHost:
         self._tunnel_rules()
 
     def _make_namespace(self):
-        _run(['ip', 'netns', 'add', self.ns])
-        self.ns_run(['ip', 'link', 'set', 'lo', 'up'])
+        self.netns.add()
         # The namespace is ours alone: its loopback-sourced packets may
         # leave once DNAT sends them elsewhere (module docstring).
         self.ns_run(['sysctl', '-qw', 'net.ipv4.conf.all.route_localnet=1'])
@@ -445,9 +439,10 @@ class EdgeHost:
         # edge host's only.
         os.makedirs(SOCKET_DIR, exist_ok=True)
         self._holder = subprocess.Popen(
-            ['ip', 'netns', 'exec', self.ns, 'sh', '-c',
-             'mount -t tmpfs -o mode=0700 edge-wireguard %s && '
-             'echo ready && exec sleep infinity' % SOCKET_DIR],
+            self.netns.argv([
+                'sh', '-c',
+                'mount -t tmpfs -o mode=0700 edge-wireguard %s && '
+                'echo ready && exec sleep infinity' % SOCKET_DIR]),
             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             stdin=subprocess.DEVNULL, text=True, start_new_session=True)
         line = self._holder.stdout.readline()
@@ -640,13 +635,12 @@ class EdgeHost:
         """Run ``argv`` in the edge host (its network namespace, and its
         mount namespace once that exists); a CompletedProcess.
         """
-        if self._holder is not None and self._holder.poll() is None:
-            prefix = ['nsenter', '-t', str(self._holder.pid), '-m', '-n',
-                      '--']
-        else:
-            prefix = ['ip', 'netns', 'exec', self.ns]
-        env = dict(env if env is not None else os.environ, **_WG_ENV)
-        return _run(prefix + list(argv), check=check, env=env,
+        if self._holder is None or self._holder.poll() is not None:
+            return self.netns.run(argv, check=check, env=env,
+                                  timeout=timeout)
+        env = dict(env if env is not None else os.environ, **netns.WG_ENV)
+        return _run(['nsenter', '-t', str(self._holder.pid), '-m', '-n',
+                     '--'] + list(argv), check=check, env=env,
                     timeout=timeout)
 
     def popen(self, argv, **kw):
@@ -662,25 +656,7 @@ class EdgeHost:
         namespace (sockets it opens are the edge host's); its result, or
         its exception raised here.
         """
-        result = {}
-
-        def enter():
-            try:
-                libc = ctypes.CDLL(None, use_errno=True)
-                with open(self.ns_path) as f:
-                    if libc.setns(f.fileno(), CLONE_NEWNET) != 0:
-                        raise OSError(ctypes.get_errno(),
-                                      'setns(%s)' % self.ns_path)
-                result['value'] = fn(*args, **kw)
-            except BaseException as e:  # noqa: B902 - raised again below
-                result['error'] = e
-
-        thread = threading.Thread(target=enter, daemon=True)
-        thread.start()
-        thread.join()
-        if 'error' in result:
-            raise result['error']
-        return result['value']
+        return self.netns.call(fn, *args, **kw)
 
     def wireguard(self):
         """``wg show <interface> dump`` fields of the device's peers."""
@@ -729,8 +705,7 @@ class EdgeHost:
         except Exception as e:
             errors.append('channel %s of %s: %s' % (self.channel_name,
                                                     self.user, e))
-        if os.path.exists(self.ns_path):
-            _kill(_pids_in(self.ns_path))
+        self.netns.kill_processes()
         if self.cyborg_agent is not None:
             if self.cyborg_agent.popen is not None:
                 self.cyborg_agent.popen.wait(10)
@@ -751,11 +726,7 @@ class EdgeHost:
         self._chains = []
         self._nat = self._filter = None
         self._unset_localnet()
-        if os.path.exists(self.ns_path):
-            result = _run(['ip', 'netns', 'del', self.ns], check=False)
-            if result.returncode:
-                errors.append('namespace %s: %s' % (self.ns,
-                                                    result.stderr.strip()))
+        errors.extend(self.netns.remove())
         if self.veth in _links():
             result = _run(['ip', 'link', 'del', self.veth], check=False)
             if result.returncode:

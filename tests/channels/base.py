@@ -22,6 +22,7 @@ import os
 import queue
 import time
 import unittest
+import uuid
 from importlib import metadata
 
 import fixtures
@@ -30,6 +31,8 @@ from oslo_config import cfg
 from oslotest import base as oslo_base
 
 from aio import controlplane
+from aio import edge
+from aio import netns
 from aio import neutron as neutron_mod
 
 
@@ -141,3 +144,93 @@ class PortEvents(fixtures.Fixture):
             if kind == event_type and port_id in (
                     port.get('id'), payload.get('port_id')):
                 return payload
+
+
+def wait(what, predicate, timeout, start=None, interval=0.1):
+    """Seconds (to the ms) from ``start`` (a ``time.monotonic()``;
+    default now) until ``predicate()`` is true; fails after ``timeout``.
+    """
+    start = time.monotonic() if start is None else start
+    while not predicate():
+        if time.monotonic() - start > timeout:
+            raise AssertionError('no %s within %.0f s' % (what, timeout))
+        time.sleep(interval)
+    return round(time.monotonic() - start, 3)
+
+
+class HubAndDevice(fixtures.Fixture):
+    """A hub namespace and a device namespace (``aio.netns``) joined by
+    a veth pair: the hub at ``HUB_UNDERLAY``, the device at
+    ``DEVICE_UNDERLAY``.  Both are removed with every process in them
+    and the WireGuard control sockets of ``wireguard_names``.
+    """
+
+    HUB_UNDERLAY = '192.168.231.1'
+    DEVICE_UNDERLAY = '192.168.231.2'
+
+    def _setUp(self):
+        tag = uuid.uuid4().hex[:6]
+        self.hub_ns = netns.Namespace('h3hub-' + tag)
+        self.dev_ns = netns.Namespace('h3dev-' + tag)
+        #: WireGuard interfaces made in either (by an agent or a test).
+        self.wireguard_names = set()
+        for ns in (self.hub_ns, self.dev_ns):
+            ns.wireguard_names = self.wireguard_names
+            self.addCleanup(self._remove, ns)
+            ns.add()
+        self.hub, self.dev = self.hub_ns.name, self.dev_ns.name
+        netns.run(['ip', 'link', 'add', 'h3h' + tag, 'netns', self.hub,
+                   'type', 'veth', 'peer', 'name', 'h3d' + tag, 'netns',
+                   self.dev])
+        for ns, link, addr in (
+                (self.hub_ns, 'h3h' + tag, self.HUB_UNDERLAY),
+                (self.dev_ns, 'h3d' + tag, self.DEVICE_UNDERLAY)):
+            ns.run(['ip', 'addr', 'add', addr + '/24', 'dev', link])
+            ns.run(['ip', 'link', 'set', link, 'up'])
+
+    @staticmethod
+    def _remove(ns):
+        errors = ns.remove()
+        if errors:
+            raise RuntimeError('; '.join(errors))
+
+    def in_hub(self, *args, check=True, **kw):
+        return self.hub_ns.run(args, check=check, **kw)
+
+    def in_dev(self, *args, check=True, **kw):
+        return self.dev_ns.run(args, check=check, **kw)
+
+    def pings(self, address):
+        return self.in_dev('ping', '-n', '-c', '1', '-W', '1', address,
+                           check=False).returncode == 0
+
+
+def forward(test, ns, ports):
+    """``aio.netns.Forwarder`` into ``ns`` (a Namespace) for ``ports``,
+    closed at ``test``'s clean-up.
+    """
+    forwarder = netns.Forwarder(ns.path, ports)
+    test.addCleanup(forwarder.close)
+    return forwarder.start()
+
+
+def hub_agent(test, plane, work, ns, host, port_range, **options):
+    """``aio.edge.HubAgent`` in namespace ``ns`` with its endpoint on the
+    hub's underlay, set up, started without waiting, stopped at
+    ``test``'s clean-up (its interfaces removed).  The caller forwards
+    Keystone, Neutron and RabbitMQ into ``ns``.
+    """
+    agent = edge.HubAgent(work, work, plane.keystone, plane.transport_url,
+                          host=host, port_range=port_range,
+                          endpoint=HubAndDevice.HUB_UNDERLAY, namespace=ns,
+                          options=options)
+    agent.setup()
+
+    def stop():
+        errors = agent.stop()
+        if errors:
+            raise RuntimeError('hub agent clean-up: %s' % '; '.join(errors))
+
+    test.addCleanup(stop)
+    agent.start(wait=False)
+    return agent

@@ -52,13 +52,7 @@ PROBE_TIMEOUT = 2.0
 RESTORE_SECONDS = 15.0
 
 
-def _wait(what, predicate, timeout):
-    start = time.monotonic()
-    while not predicate():
-        if time.monotonic() - start > timeout:
-            raise AssertionError('no %s within %.0f s' % (what, timeout))
-        time.sleep(0.1)
-    return round(time.monotonic() - start, 3)
+_wait = base.wait
 
 
 def keystone_token(port, creds):

@@ -39,7 +39,6 @@ from aio import keystone as keystone_mod
 from aio import service
 from edge_channels import naming
 from tests.channels import base
-from tests.channels import test_hub_agent as hub_test
 
 
 CONTROL_CIDR = '10.232.0.0/24'
@@ -47,7 +46,7 @@ TENANT_CIDR = '10.233.0.0/24'
 HUB_HOST = 'hub-sdk'
 #: [edge_sdk] device_name: its channels are DEVICE-control, DEVICE-tenant.
 DEVICE = 'edge-1'
-PORT_RANGE = '51910-51919'
+PORT_RANGE = (51910, 51919)
 RABBIT_PORT = 5672
 #: How soon the tunnel must carry pings again after a change.
 RESTORE_SECONDS = 10.0
@@ -60,12 +59,7 @@ def _ping(ns, address):
 
 
 def _wait(what, predicate, timeout):
-    start = time.monotonic()
-    while not predicate():
-        if time.monotonic() - start > timeout:
-            raise AssertionError('no %s within %.0f s' % (what, timeout))
-        time.sleep(0.05)
-    return round(time.monotonic() - start, 3)
+    return base.wait(what, predicate, timeout, interval=0.05)
 
 
 class SdkEndToEndTest(base.ChannelsTestCase):
@@ -93,18 +87,17 @@ class SdkEndToEndTest(base.ChannelsTestCase):
                               'wireguard-tools wireguard-go iputils-ping'
                               % tool)
         self.work = self.useFixture(fixtures.TempDir()).path
-        self.nets = self.useFixture(hub_test.Namespaces())
+        self.nets = self.useFixture(base.HubAndDevice())
         keystone = self.plane.keystone
-        self.useFixture(hub_test.Forwarder(self.nets.hub, [
-            keystone.port, self.plane.neutron.port, RABBIT_PORT]))
-        self.useFixture(hub_test.Forwarder(self.nets.dev, [
-            keystone.port, self.api.port]))
-        self.hub_state = os.path.join(self.work, 'hub-state')
-        hub_log = os.path.join(self.work, 'hub-agent.log')
-        self._log_on_failure('hub-agent.log', hub_log)
-        self.agent = self.useFixture(hub_test.HubAgentProcess(
-            self.nets.hub, self._hub_conf(hub_log), hub_log))
-        self.hub_log = hub_log
+        base.forward(self, self.nets.hub_ns, [
+            keystone.port, self.plane.neutron.port, RABBIT_PORT])
+        base.forward(self, self.nets.dev_ns, [keystone.port, self.api.port])
+        self.agent = base.hub_agent(self, self.plane, self.work,
+                                    self.nets.hub_ns, HUB_HOST, PORT_RANGE,
+                                    resync_interval='3600')
+        self.hub_state = self.agent.state_dir
+        self.hub_log = self.agent.log
+        self._log_on_failure('hub-agent.log', self.hub_log)
         self._wait_agent()
         self.state = os.path.join(self.work, 'device-state')
         self.sdk_conf = os.path.join(self.work, 'edge-sdk.conf')
@@ -126,12 +119,8 @@ class SdkEndToEndTest(base.ChannelsTestCase):
     def _wait_agent(self, after=0):
         # Its first full re-sync done: it hears notifications by then,
         # and the figures measure the SDK, not the agent's start.
-        def started():
-            if not os.path.exists(self.hub_log):
-                return False
-            with open(self.hub_log) as f:
-                return sum('Full re-sync of' in line for line in f) > after
-        _wait('the hub agent started', started, 60)
+        _wait('the hub agent started', lambda: self.agent.resyncs() > after,
+              60)
 
     def _log_on_failure(self, name, path):
         def attach(exc_info):
@@ -139,23 +128,6 @@ class SdkEndToEndTest(base.ChannelsTestCase):
                 self.addDetail(name, content.content_from_file(
                     path, buffer_now=True))
         self.addOnException(attach)
-
-    def _hub_conf(self, log):
-        conf = configparser.ConfigParser(interpolation=None)
-        conf['DEFAULT'] = {'debug': 'true', 'log_file': log,
-                           'transport_url': self.plane.transport_url}
-        conf['hub'] = {'host': HUB_HOST,
-                       'endpoint_address': hub_test.HUB_UNDERLAY,
-                       'listen_port_range': PORT_RANGE,
-                       'state_dir': self.hub_state,
-                       'resync_interval': '3600'}
-        conf['neutron'] = dict(self.plane.credentials('edge-hub'),
-                               auth_type='password',
-                               valid_interfaces='public')
-        path = os.path.join(self.work, 'hub.conf')
-        with open(path, 'w') as f:
-            conf.write(f)
-        return path
 
     def _figures(self):
         text = json.dumps(self.figures, sort_keys=True)
@@ -317,7 +289,7 @@ class SdkEndToEndTest(base.ChannelsTestCase):
         os.unlink(os.path.join(self.hub_state, hub_id + '.key'))
         self.assertFalse(_ping(self.nets.dev, control_hub))
         start = time.monotonic()
-        self.agent.start()
+        self.agent.start(wait=False)
         self._wait_agent(after=1)
         self.figures['agent_restart_s'] = round(time.monotonic() - start, 3)
         _wait('a new hub key in the channel', lambda: self.channels()[

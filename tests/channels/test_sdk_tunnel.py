@@ -32,7 +32,6 @@ import json
 import os
 import random
 import shutil
-import signal
 import subprocess
 import sys
 import threading
@@ -42,6 +41,8 @@ import uuid
 import fixtures
 import testtools
 from testtools import content
+
+from aio import netns
 
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(
@@ -60,27 +61,6 @@ SOCKET_DIR = '/var/run/wireguard'
 def _run(*args, check=True, **kw):
     return subprocess.run(list(args), capture_output=True, text=True,
                           check=check, timeout=30, **kw)
-
-
-def _netns_inode(ns):
-    return os.stat('/run/netns/%s' % ns).st_ino
-
-
-def _pids_in(ns):
-    """Processes whose network namespace is ``ns``: only ours can be
-    there (the namespace is this test's).
-    """
-    inode = _netns_inode(ns)
-    pids = []
-    for pid in os.listdir('/proc'):
-        if not pid.isdigit() or int(pid) == os.getpid():
-            continue
-        try:
-            if os.stat('/proc/%s/ns/net' % pid).st_ino == inode:
-                pids.append(int(pid))
-        except OSError:
-            pass
-    return pids
 
 
 def _status(pid):
@@ -103,9 +83,9 @@ class Namespaces(fixtures.Fixture):
         self.hub_ip = '100.64.%d.1' % self.n
         self.dev_ip = '100.64.%d.5' % self.n
         for ns in (self.hub, self.dev):
-            _run('ip', 'netns', 'add', ns)
-            self.addCleanup(self._remove, ns)
-            _run('ip', '-n', ns, 'link', 'set', 'lo', 'up')
+            namespace = netns.Namespace(ns)
+            self.addCleanup(self._remove, namespace)
+            namespace.add()
         _run('ip', 'link', 'add', 'esh' + tag, 'netns', self.hub, 'type',
              'veth', 'peer', 'name', 'esd' + tag, 'netns', self.dev)
         for ns, ifname, host in ((self.hub, 'esh' + tag, 1),
@@ -114,21 +94,19 @@ class Namespaces(fixtures.Fixture):
                  '%s%d/24' % (self.underlay, host), 'dev', ifname)
             _run('ip', '-n', ns, 'link', 'set', ifname, 'up')
 
-    def _remove(self, ns):
-        # Interfaces first: wireguard-go exits with its TUN device, and
-        # keeps the namespace alive while it runs.
+    @staticmethod
+    def _remove(namespace):
+        # Interfaces first: wireguard-go exits with its TUN device.
+        ns = namespace.name
         links = json.loads(_run('ip', '-n', ns, '-j', 'link', 'show',
                                 check=False).stdout or '[]')
         for link in links:
             if link['ifname'] != 'lo':
                 _run('ip', '-n', ns, 'link', 'del', link['ifname'],
                      check=False)
-        deadline = time.monotonic() + 5
-        while _pids_in(ns) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        for pid in _pids_in(ns):
-            os.kill(pid, signal.SIGKILL)
-        _run('ip', 'netns', 'del', ns)
+        errors = namespace.remove()
+        if errors:
+            raise RuntimeError('; '.join(errors))
 
     def in_hub(self, *args, **kw):
         return _run('ip', 'netns', 'exec', self.hub, *args, **kw)
@@ -318,7 +296,8 @@ class TestSdkTunnel(testtools.TestCase):
         if kind == 'tun':
             # wireguard-go was started with no_new_privs: it has the
             # daemon's CAP_NET_ADMIN and nothing more.
-            pids = [pid for pid in _pids_in(self.nets.dev)
+            pids = [pid for pid in netns.pids_in(
+                os.path.join(netns.NETNS_DIR, self.nets.dev))
                     if _status(pid)['Name'].strip() == 'wireguard-go']
             self.assertEqual(1, len(pids))
             status = _status(pids[0])
