@@ -23,7 +23,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from edge_channels import channel
-from edge_channels.agent import linux
+from edge_channels import wg
 from edge_channels.agent import plan
 
 
@@ -166,11 +166,13 @@ class ParseDumpTest(testtools.TestCase):
             '\t'.join([keys[3], '(none)', '(none)', '(none)', '0', '0',
                        '0', 'off']),
         ]) + '\n'
-        private, public, port, peers = linux.parse_dump(text)
+        private, public, port, peers = wg.parse_dump(text)
         self.assertEqual((keys[0], keys[1], 51900), (private, public, port))
         self.assertEqual({
             keys[2]: {'allowed_ips': ['10.9.0.5/32', 'fd00::5/128'],
                       'endpoint': '192.0.2.7:40001',
-                      'latest_handshake': 1764668000},
+                      'latest_handshake': 1764668000, 'rx_bytes': 92,
+                      'tx_bytes': 180, 'keepalive': 0},
             keys[3]: {'allowed_ips': [], 'endpoint': None,
-                      'latest_handshake': 0}}, peers)
+                      'latest_handshake': 0, 'rx_bytes': 0, 'tx_bytes': 0,
+                      'keepalive': 0}}, peers)
