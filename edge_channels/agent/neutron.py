@@ -18,10 +18,8 @@ needs the ``service`` role: Neutron shows ``binding:host_id`` and
 every project's ports.
 """
 
-from keystoneauth1 import loading as ks_loading
-
 from edge_channels import channel
-from edge_channels.conf import hub as hub_conf
+from edge_channels.conf import neutron as conf_neutron
 
 
 PREFIX = '/v2.0'
@@ -34,12 +32,7 @@ class Client:
 
     @classmethod
     def from_conf(cls, conf):
-        group = hub_conf.NEUTRON_GROUP
-        auth = ks_loading.load_auth_from_conf_options(conf, group)
-        session = ks_loading.load_session_from_conf_options(conf, group,
-                                                            auth=auth)
-        return cls(ks_loading.load_adapter_from_conf_options(
-            conf, group, session=session, auth=auth, raise_exc=True))
+        return cls(conf_neutron.adapter(conf, raise_exc=True))
 
     def _ports(self, **filters):
         return self.adapter.get(PREFIX + '/ports',

@@ -20,11 +20,10 @@ project's ports.  Errors become ``edge_channels.exception`` classes.
 """
 
 from keystoneauth1 import exceptions as ks_exc
-from keystoneauth1 import loading as ks_loading
 from oslo_log import log as logging
 
 from edge_channels import exception
-from edge_channels.conf import api as conf_api
+from edge_channels.conf import neutron as conf_neutron
 
 
 LOG = logging.getLogger(__name__)
@@ -70,13 +69,7 @@ class Client:
 
     @classmethod
     def from_conf(cls, conf):
-        group = conf_api.NEUTRON_GROUP
-        auth = ks_loading.load_auth_from_conf_options(conf, group)
-        session = ks_loading.load_session_from_conf_options(conf, group,
-                                                            auth=auth)
-        adapter = ks_loading.load_adapter_from_conf_options(
-            conf, group, session=session, auth=auth, raise_exc=False)
-        return cls(adapter)
+        return cls(conf_neutron.adapter(conf, raise_exc=False))
 
     def _request(self, method, path, action, expect=(200,), **kwargs):
         try:

@@ -19,14 +19,14 @@ options).  ``[keystone_authtoken]`` (keystonemiddleware),
 the hub locks) belong to their libraries; the sample lists them too.
 """
 
-from keystoneauth1 import loading as ks_loading
 from oslo_config import cfg
+
+from edge_channels.conf import neutron as conf_neutron
 
 
 GROUP = 'api'
-NEUTRON_GROUP = 'neutron'
-#: Service type of Neutron in Keystone's catalog.
-NEUTRON_SERVICE_TYPE = 'network'
+NEUTRON_GROUP = conf_neutron.GROUP
+NEUTRON_SERVICE_TYPE = conf_neutron.SERVICE_TYPE
 
 opts = [
     cfg.ListOpt('channel_subnets',
@@ -49,34 +49,8 @@ opts = [
 
 def register_opts(conf):
     conf.register_opts(opts, group=GROUP)
-    ks_loading.register_session_conf_options(conf, NEUTRON_GROUP)
-    ks_loading.register_auth_conf_options(conf, NEUTRON_GROUP)
-    ks_loading.register_adapter_conf_options(conf, NEUTRON_GROUP,
-                                             include_deprecated=False)
-    conf.set_default('service_type', NEUTRON_SERVICE_TYPE,
-                     group=NEUTRON_GROUP)
-    conf.set_default('valid_interfaces', ['internal', 'public'],
-                     group=NEUTRON_GROUP)
-
-
-def _neutron_opts():
-    opts = (ks_loading.get_session_conf_options() +
-            ks_loading.get_auth_common_conf_options() +
-            ks_loading.get_auth_plugin_conf_options('password') +
-            ks_loading.get_adapter_conf_options(include_deprecated=False))
-    seen = set()
-    unique = []
-    for opt in opts:
-        if opt.dest not in seen:
-            seen.add(opt.dest)
-            unique.append(opt)
-    for opt in unique:
-        if opt.dest == 'service_type':
-            opt.default = NEUTRON_SERVICE_TYPE
-        elif opt.dest == 'valid_interfaces':
-            opt.default = ['internal', 'public']
-    return unique
+    conf_neutron.register_opts(conf)
 
 
 def list_opts():
-    return [(GROUP, opts), (NEUTRON_GROUP, _neutron_opts())]
+    return [(GROUP, opts), (NEUTRON_GROUP, conf_neutron.list_opts())]

@@ -16,9 +16,10 @@ reaches Neutron's API as its service user.
 
 import socket
 
-from keystoneauth1 import loading as ks_loading
 from oslo_config import cfg
 from oslo_config import types
+
+from edge_channels.conf import neutron as conf_neutron
 
 
 GROUP = 'hub'
@@ -85,31 +86,8 @@ opts = [
 
 def register_opts(conf):
     conf.register_opts(opts, group=GROUP)
-    ks_loading.register_session_conf_options(conf, NEUTRON_GROUP)
-    ks_loading.register_auth_conf_options(conf, NEUTRON_GROUP)
-    ks_loading.register_adapter_conf_options(conf, NEUTRON_GROUP,
-                                             include_deprecated=False)
-    conf.set_default('service_type', NEUTRON_SERVICE_TYPE,
-                     group=NEUTRON_GROUP)
-    conf.set_default('valid_interfaces', ['internal', 'public'],
-                     group=NEUTRON_GROUP)
-
-
-def _neutron_opts():
-    opts = (ks_loading.get_session_conf_options() +
-            ks_loading.get_auth_common_conf_options() +
-            ks_loading.get_auth_plugin_conf_options('password') +
-            ks_loading.get_adapter_conf_options(include_deprecated=False))
-    unique = {}
-    for opt in opts:
-        unique.setdefault(opt.dest, opt)
-    for opt in unique.values():
-        if opt.dest == 'service_type':
-            opt.default = NEUTRON_SERVICE_TYPE
-        elif opt.dest == 'valid_interfaces':
-            opt.default = ['internal', 'public']
-    return list(unique.values())
+    conf_neutron.register_opts(conf)
 
 
 def list_opts():
-    return [(GROUP, opts), (NEUTRON_GROUP, _neutron_opts())]
+    return [(GROUP, opts), (NEUTRON_GROUP, conf_neutron.list_opts())]
