@@ -91,21 +91,21 @@ class HubAgent:
 
     def hubs_of_event(self, event_type, payload):
         """The hubs a port notification may change."""
-        port = payload.get('port') or {}
-        port_id = port.get('id') or payload.get('port_id')
-        with self._cond:
-            hubs = set(self._spoke_hubs.get(port_id, ()))
-            if port_id in self._hubs:
+        hubs = set()
+        for port, port_id in _ports_of(payload):
+            with self._cond:
+                hubs.update(self._spoke_hubs.get(port_id, ()))
+                if port_id in self._hubs:
+                    hubs.add(port_id)
+            owner = port.get('device_owner')
+            if owner == channel.DEVICE_OWNER_HUB:
+                # Whether it is ours, the sync reads from Neutron.
                 hubs.add(port_id)
-        owner = port.get('device_owner')
-        if owner == channel.DEVICE_OWNER_HUB:
-            # Whether it is ours, the sync reads from Neutron.
-            hubs.add(port_id)
-        elif owner == channel.DEVICE_OWNER_SPOKE:
-            peers = (port.get('binding:profile') or {}).get(
-                channel.PROFILE_PEERS)
-            if isinstance(peers, list):
-                hubs.update(p for p in peers if isinstance(p, str))
+            elif owner == channel.DEVICE_OWNER_SPOKE:
+                peers = (port.get('binding:profile') or {}).get(
+                    channel.PROFILE_PEERS)
+                if isinstance(peers, list):
+                    hubs.update(p for p in peers if isinstance(p, str))
         return {h for h in hubs if h}
 
     def overlay_of_event(self, event_type, payload):
@@ -113,12 +113,13 @@ class HubAgent:
         a port bound with VXLAN details, or one that was at the last
         sync (a delete names only the ID).
         """
-        port = payload.get('port') or {}
-        port_id = port.get('id') or payload.get('port_id')
-        if hub_overlay.is_overlay_port(port):
-            return True
-        with self._cond:
-            return port_id in self._overlay_ports
+        for port, port_id in _ports_of(payload):
+            if hub_overlay.is_overlay_port(port):
+                return True
+            with self._cond:
+                if port_id in self._overlay_ports:
+                    return True
+        return False
 
     # Syncing --------------------------------------------------------
 
@@ -263,3 +264,19 @@ class HubAgent:
             for spoke_id in self._hubs.pop(hub_id, ()):
                 self._spoke_hubs.get(spoke_id, set()).discard(hub_id)
 
+
+def _ports_of(payload):
+    """(port, port ID) of each port a notification names: one port, the
+    ports of a bulk create (one notification for all), or a deleted
+    port's ID alone.
+    """
+    ports = payload.get('ports')
+    if not isinstance(ports, list):
+        ports = [payload.get('port') or {}]
+    found = []
+    for port in ports:
+        if not isinstance(port, dict):
+            continue
+        port_id = port.get('id') or payload.get('port_id')
+        found.append((port, port_id))
+    return found

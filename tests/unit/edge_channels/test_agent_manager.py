@@ -183,10 +183,16 @@ class HubAgentTest(testtools.TestCase):
             spoke['binding:profile'], peers=[str(uuid.uuid4())])})
         self.assertIn(hub_id, self.agent.hubs_of_event(
             'port.update.end', {'port': moved}))
-        # Other ports name nothing.
+        # A bulk create is one notification for all its ports.
+        other = self._spoke('10.0.0.6')
         vm = self.neutron.add('compute:nova', '10.0.0.9')
+        self.assertEqual({hub_id}, self.agent.hubs_of_event(
+            'port.create.end', {'ports': [vm, other]}))
+        # Other ports name nothing.
         self.assertEqual(set(), self.agent.hubs_of_event(
             'port.create.end', {'port': vm}))
+        self.assertEqual(set(), self.agent.hubs_of_event(
+            'port.create.end', {'ports': [vm]}))
         self.assertEqual(set(), self.agent.hubs_of_event(
             'port.delete.end', {'port_id': vm['id']}))
 
