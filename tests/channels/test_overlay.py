@@ -20,7 +20,7 @@ that ``edge_bridge`` gives.  The hub's relay is
 
 Needs root, ``wg``, ``wireguard-go``, ``bridge`` and ``ping``; no
 cloud (the binding decision is tested in Neutron's ML2 plugin, in
-tests/unit/edge_channels/test_mech_edge_bridge.py).
+tests/neutron/test_mech_edge_bridge.py).
 """
 
 import json

@@ -19,7 +19,7 @@ from neutron_lib.api.definitions import portbindings
 
 from edge_channels import channel
 from edge_channels.hub import overlay as hub_overlay
-from tests.unit.edge_channels import test_mech_edge_bridge as base
+from tests.neutron import test_mech_edge_bridge as base
 
 
 SERVED = base.SERVED
