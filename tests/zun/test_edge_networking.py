@@ -16,8 +16,8 @@ Keystone, Neutron (ML2 with ``edge_bridge``, on MariaDB) and
 kuryr-libnetwork run as the all-in-one cloud runs them
 (``aio.controlplane``); Zun's own ``kuryr`` network driver, loaded as
 zun-compute loads it, creates the Docker network and the ports, and
-Docker starts the containers through Kuryr.  Needs root, MariaDB, RabbitMQ and Docker
-(tools/start-services).
+Docker starts the containers through Kuryr.  Needs root, MariaDB,
+RabbitMQ and Docker (tools/start-services).
 """
 
 import os

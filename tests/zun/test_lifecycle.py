@@ -43,7 +43,6 @@ from tests.zun import base
 from tests.zun import races
 from zun_oci_attach import arq
 from zun_oci_attach import attacher
-from zun_oci_attach import driver
 from zun_oci_attach.conf import cyborg as cyborg_conf
 
 
