@@ -18,6 +18,7 @@ Needs root, MariaDB and RabbitMQ (tools/start-services).
 """
 
 import importlib.util
+import json
 import os
 import queue
 import time
@@ -29,6 +30,7 @@ import fixtures
 import oslo_messaging
 from oslo_config import cfg
 from oslotest import base as oslo_base
+from testtools import content
 
 from aio import controlplane
 from aio import edge
@@ -64,6 +66,26 @@ class ChannelsTestCase(oslo_base.BaseTestCase):
         cls.plane.start()
         cls.addClassCleanup(cls._stop_plane)
         cls.neutron = cls.plane.neutron.client()
+
+    def attach_on_failure(self, *paths):
+        """If the test fails, attach the files at ``paths`` that exist
+        (read then), each under its base name.
+        """
+        def attach(exc_info):
+            for path in paths:
+                if os.path.exists(path):
+                    self.addDetail(os.path.basename(path),
+                                   content.content_from_file(
+                                       path, buffer_now=True))
+        self.addOnException(attach)
+
+    def add_figures(self, label, figures, extra=''):
+        """Attach ``figures`` (a dict, as JSON, then ``extra``) and print
+        them under ``label``.
+        """
+        text = json.dumps(figures, sort_keys=True) + extra
+        self.addDetail('figures', content.text_content(text))
+        print('%s figures: %s' % (label, text))
 
     @classmethod
     def _stop_plane(cls):

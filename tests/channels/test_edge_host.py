@@ -33,7 +33,6 @@ import unittest
 
 import amqp
 import requests
-from testtools import content
 
 from aio import channels as channels_mod
 from aio import cyborg as cyborg_mod
@@ -142,21 +141,14 @@ class EdgeHostTest(base.ChannelsTestCase):
         super().setUp()
         self.figures = {}
         self.addCleanup(self._figures)
-        self.addOnException(self._attach_logs)
-
-    def _attach_logs(self, exc_info):
-        for name in ('edge-hub-agent.log', 'edge-channels-api.log') + tuple(
-                'edge-sdk-%s.log' % n for n in ('one', 'gone', 'bad')) + (
-                'cyborg-conductor.log', 'cyborg-agent-cyb.log'):
-            path = os.path.join(self.plane.logs, name)
-            if os.path.exists(path):
-                self.addDetail(name, content.content_from_file(
-                    path, buffer_now=True))
+        names = (('edge-hub-agent.log', 'edge-channels-api.log') +
+                 tuple('edge-sdk-%s.log' % n for n in ('one', 'gone', 'bad'))
+                 + ('cyborg-conductor.log', 'cyborg-agent-cyb.log'))
+        self.attach_on_failure(*(os.path.join(self.plane.logs, name)
+                                 for name in names))
 
     def _figures(self):
-        text = json.dumps(self.figures, sort_keys=True)
-        self.addDetail('figures', content.text_content(text))
-        print('edge host figures (%s): %s' % (self.id(), text))
+        self.add_figures('edge host (%s)' % self.id(), self.figures)
 
     def edge_host(self, name, **kw):
         host = edge_mod.EdgeHost(name, self.plane.workdir, self.plane.logs,

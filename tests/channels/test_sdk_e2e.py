@@ -32,7 +32,6 @@ import subprocess
 import time
 
 import fixtures
-from testtools import content
 
 from aio import channels as channels_mod
 from aio import keystone as keystone_mod
@@ -97,7 +96,7 @@ class SdkEndToEndTest(base.ChannelsTestCase):
                                     resync_interval='3600')
         self.hub_state = self.agent.state_dir
         self.hub_log = self.agent.log
-        self._log_on_failure('hub-agent.log', self.hub_log)
+        self.attach_on_failure(self.hub_log)
         self._wait_agent()
         self.state = os.path.join(self.work, 'device-state')
         self.sdk_conf = os.path.join(self.work, 'edge-sdk.conf')
@@ -110,8 +109,8 @@ class SdkEndToEndTest(base.ChannelsTestCase):
         with open(self.sdk_conf, 'w') as f:
             conf.write(f)
         self.sdk_log = os.path.join(self.work, 'edge-sdk.log')
-        self._log_on_failure('edge-sdk.log', self.sdk_log)
-        self._log_on_failure('run.out', os.path.join(self.work, 'run.out'))
+        self.attach_on_failure(self.sdk_log,
+                               os.path.join(self.work, 'run.out'))
         self.addCleanup(self._delete_channels)
         self.figures = {}
         self.addCleanup(self._figures)
@@ -122,23 +121,15 @@ class SdkEndToEndTest(base.ChannelsTestCase):
         _wait('the hub agent started', lambda: self.agent.resyncs() > after,
               60)
 
-    def _log_on_failure(self, name, path):
-        def attach(exc_info):
-            if os.path.exists(path):
-                self.addDetail(name, content.content_from_file(
-                    path, buffer_now=True))
-        self.addOnException(attach)
-
     def _figures(self):
-        text = json.dumps(self.figures, sort_keys=True)
+        extra = ''
         if os.path.exists(self.sdk_log):
             # The SDK's own steps, with their times.
             with open(self.sdk_log) as f:
-                text += '\n' + ''.join(
+                extra = '\n' + ''.join(
                     line for line in f if ' INFO edge_sdk' in line or
                     ' WARNING edge_sdk' in line)
-        self.addDetail('figures', content.text_content(text))
-        print('edge-sdk figures: %s' % text)
+        self.add_figures('edge-sdk', self.figures, extra)
 
     def _delete_channels(self):
         demo = self.api.client('demo')
