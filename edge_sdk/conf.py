@@ -40,7 +40,11 @@ opts = [
                     'channel API its channels are named "DEVICE-CHANNEL" '
                     '(for example "cam-1-control"), so that the devices '
                     'of one project never take over each other\'s '
-                    'channels. 1 to 63 letters, digits, ".", "-" or "_".'),
+                    'channels. It is also the channels\' host, by which '
+                    'the tenant overlay finds the channel of a '
+                    'container\'s host: keep it equal to the host name '
+                    'zun-compute reports. 1 to 63 letters, digits, ".", '
+                    '"-" or "_".'),
     cfg.ListOpt('channels',
                 default=['control', 'tenant'],
                 help='Names of the channels this device keeps, in the '
