@@ -82,19 +82,15 @@ figures include it.  Needs root, MariaDB and RabbitMQ
 
 import argparse
 import base64
-import configparser
-import ctypes
 import datetime
 import json
 import os
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
-import threading
 import time
 import uuid
 
@@ -103,8 +99,9 @@ from cryptography.hazmat.primitives.asymmetric import x25519
 
 from aio import channels as channels_mod
 from aio import controlplane
+from aio import edge
 from aio import keystone as keystone_mod
-from aio import service
+from aio import netns
 from benchmarks import reporting
 from edge_channels import channel as channel_mod
 from edge_channels import naming
@@ -122,7 +119,7 @@ HUB_HOST = 'hub-bench'
 CIDR = '10.240.0.0/22'
 UNDERLAY = '192.168.241.%d'
 UNDERLAY_HUB = UNDERLAY % 1
-PORT_RANGE = '51950-51959'
+PORT_RANGE = (51950, 51959)
 RABBIT_PORT = 5672
 THROUGHPUT_PORT = 5201
 #: What the SDK does by default (``[edge_sdk]``).
@@ -133,9 +130,7 @@ TIMEOUT = 60
 BULK = 50
 #: Devices of item 1 that keep pinging during item 2.
 TRAFFIC = 3
-SOCKET_DIR = '/var/run/wireguard'
-CLONE_NEWNET = 0x40000000
-WG_ENV = dict(os.environ, WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD='1')
+SOCKET_DIR = netns.SOCKET_DIR
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 #: "2026-12-02 10:08:25.123 4242 INFO module [-] message"
 LOG_LINE = re.compile(r'^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) \d+ \w+ '
@@ -175,29 +170,6 @@ c.close()
 '''
 
 
-def _run(*args, check=True, **kw):
-    return subprocess.run(list(args), capture_output=True, text=True,
-                          check=check, timeout=60, **kw)
-
-
-def _in(ns, *args, check=True):
-    return _run('ip', 'netns', 'exec', ns, *args, check=check, env=WG_ENV)
-
-
-def _setns(fd_or_path):
-    libc = ctypes.CDLL(None, use_errno=True)
-    if isinstance(fd_or_path, int):
-        fd, close = fd_or_path, False
-    else:
-        fd, close = os.open(fd_or_path, os.O_RDONLY), True
-    try:
-        if libc.setns(fd, CLONE_NEWNET) != 0:
-            raise OSError(ctypes.get_errno(), 'setns(%s)' % fd_or_path)
-    finally:
-        if close:
-            os.close(fd)
-
-
 def _epoch(stamp):
     """Seconds since the epoch of a log timestamp (local time)."""
     return datetime.datetime.fromisoformat(stamp).timestamp()
@@ -222,112 +194,6 @@ def _public_key():
         serialization.PublicFormat.Raw)).decode('ascii')
 
 
-def _pids_in(ns):
-    """Processes in namespace ``ns``: only ours can be there."""
-    try:
-        inode = os.stat('/run/netns/%s' % ns).st_ino
-    except FileNotFoundError:
-        return []
-    pids = []
-    for pid in os.listdir('/proc'):
-        if not pid.isdigit() or int(pid) == os.getpid():
-            continue
-        try:
-            if os.stat('/proc/%s/ns/net' % pid).st_ino == inode:
-                pids.append(int(pid))
-        except OSError:
-            pass
-    return pids
-
-
-def _kill_all(pids):
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        for pid in pids:
-            try:
-                os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
-        deadline = time.monotonic() + 5
-        while pids and time.monotonic() < deadline:
-            time.sleep(0.1)
-            pids = [p for p in pids if os.path.exists('/proc/%d' % p)]
-        if not pids:
-            return
-
-
-class Forwarder:
-    """Inside namespace ``ns``, 127.0.0.1:port leads to this host's
-    127.0.0.1:port, for each of ``ports``.
-    """
-
-    def __init__(self, ns, ports):
-        self.closed = False
-        self.sockets = []
-        made = {}
-
-        def enter():
-            # Only this short-lived thread enters the namespace.
-            try:
-                _setns('/run/netns/%s' % ns)
-                for port in ports:
-                    made[port] = service.listening_socket(port)
-            except Exception as e:
-                made['error'] = e
-
-        thread = threading.Thread(target=enter)
-        thread.start()
-        thread.join()
-        error = made.pop('error', None)
-        self.sockets.extend(made.values())
-        if error:
-            self.close()
-            raise error
-        for port, sock in made.items():
-            threading.Thread(target=self._accept, args=(sock, port),
-                             daemon=True).start()
-
-    def close(self):
-        self.closed = True
-        for sock in list(self.sockets):
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            sock.close()
-
-    def _accept(self, listener, port):
-        while not self.closed:
-            try:
-                inner, _ = listener.accept()
-            except OSError:
-                return
-            try:
-                outer = socket.create_connection(('127.0.0.1', port))
-            except OSError:
-                inner.close()
-                continue
-            self.sockets += [inner, outer]
-            for a, b in ((inner, outer), (outer, inner)):
-                threading.Thread(target=self._pipe, args=(a, b),
-                                 daemon=True).start()
-
-    @staticmethod
-    def _pipe(src, dst):
-        try:
-            while True:
-                data = src.recv(65536)
-                if not data:
-                    break
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            try:
-                dst.shutdown(socket.SHUT_WR)
-            except OSError:
-                pass
-
-
 class Lab:
     """The namespaces, processes and sockets of one run; ``cleanup``
     removes them all and returns what it could not remove.
@@ -337,25 +203,29 @@ class Lab:
         self.work = work
         self.tag = uuid.uuid4().hex[:6]
         self.hub = 'cbhub-' + self.tag
+        self.hub_ns = None
         self.devices = []
-        self.namespaces = []
+        #: {name: aio.netns.Namespace}, in the order made.
+        self.namespaces = {}
         self.forwarders = []
         self.processes = []
-        #: WireGuard interfaces whose control sockets must go.
-        self.wireguard_names = set()
         self.agent = None
 
     def add_namespace(self, ns):
-        _run('ip', 'netns', 'add', ns)
-        self.namespaces.append(ns)
-        _run('ip', '-n', ns, 'link', 'set', 'lo', 'up')
+        self.namespaces[ns] = netns.Namespace(ns)
+        return self.namespaces[ns].add()
+
+    def ns(self, name):
+        """The ``aio.netns.Namespace`` of ``name``."""
+        return self.namespaces[name]
 
     def make_hub(self):
-        self.add_namespace(self.hub)
-        _run('ip', '-n', self.hub, 'link', 'add', 'cbbr', 'type', 'bridge')
-        _run('ip', '-n', self.hub, 'addr', 'add', UNDERLAY_HUB + '/24',
-             'dev', 'cbbr')
-        _run('ip', '-n', self.hub, 'link', 'set', 'cbbr', 'up')
+        self.hub_ns = self.add_namespace(self.hub)
+        netns.run(['ip', '-n', self.hub, 'link', 'add', 'cbbr', 'type',
+                   'bridge'])
+        netns.run(['ip', '-n', self.hub, 'addr', 'add', UNDERLAY_HUB + '/24',
+                   'dev', 'cbbr'])
+        netns.run(['ip', '-n', self.hub, 'link', 'set', 'cbbr', 'up'])
 
     def make_device(self):
         """A device namespace on the hub's bridge; its name."""
@@ -363,18 +233,19 @@ class Lab:
         ns = 'cbdev-%s-%d' % (self.tag, n)
         self.add_namespace(ns)
         outer = 'cbv%s%d' % (self.tag, n)
-        _run('ip', 'link', 'add', 'eth0', 'netns', ns, 'type', 'veth',
-             'peer', 'name', outer, 'netns', self.hub)
-        _run('ip', '-n', self.hub, 'link', 'set', outer, 'master', 'cbbr',
-             'up')
-        _run('ip', '-n', ns, 'addr', 'add', UNDERLAY % (n + 9) + '/24',
-             'dev', 'eth0')
-        _run('ip', '-n', ns, 'link', 'set', 'eth0', 'up')
+        netns.run(['ip', 'link', 'add', 'eth0', 'netns', ns, 'type', 'veth',
+                   'peer', 'name', outer, 'netns', self.hub])
+        netns.run(['ip', '-n', self.hub, 'link', 'set', outer, 'master',
+                   'cbbr', 'up'])
+        netns.run(['ip', '-n', ns, 'addr', 'add', UNDERLAY % (n + 9) + '/24',
+                   'dev', 'eth0'])
+        netns.run(['ip', '-n', ns, 'link', 'set', 'eth0', 'up'])
         self.devices.append(ns)
         return ns
 
     def forward(self, ns, ports):
-        self.forwarders.append(Forwarder(ns, ports))
+        forwarder = netns.Forwarder(self.ns(ns).path, ports)
+        self.forwarders.append(forwarder.start())
 
     def popen(self, args, **kw):
         proc = subprocess.Popen(args, start_new_session=True, **kw)
@@ -384,7 +255,7 @@ class Lab:
     def cleanup(self):
         errors = []
         if self.agent is not None:
-            self.agent.stop()
+            errors += self.agent.stop()
         for proc in self.processes:
             if proc.poll() is None:
                 try:
@@ -397,77 +268,34 @@ class Lab:
                     stream.close()
         for forwarder in self.forwarders:
             forwarder.close()
-        for ns in reversed(self.namespaces):
+        for ns in reversed(list(self.namespaces.values())):
             # wireguard-go daemons and privsep daemons live there.
-            _kill_all(_pids_in(ns))
-            proc = _run('ip', 'netns', 'del', ns, check=False)
-            if proc.returncode:
-                errors.append('ip netns del %s: %s' % (ns, proc.stderr))
-        for name in self.wireguard_names:
-            try:
-                os.unlink(os.path.join(SOCKET_DIR, name + '.sock'))
-            except FileNotFoundError:
-                pass
-        left = [ns for ns in self.namespaces if os.path.exists(
-            '/run/netns/%s' % ns)]
+            errors += ns.remove()
+        left = [ns.name for ns in self.namespaces.values() if ns.exists()]
         if left:
             errors.append('namespaces left: %s' % ', '.join(left))
         return errors
 
 
-class HubAgent:
-    """``edge-channels-hub-agent`` in the hub namespace."""
+class HubAgent(edge.HubAgent):
+    """``aio.edge.HubAgent`` in the hub namespace, and what its log
+    says of each sync.
+    """
 
     def __init__(self, lab, plane, work):
+        super().__init__(
+            work, plane.logs, plane.keystone, plane.transport_url,
+            host=HUB_HOST, port_range=PORT_RANGE, endpoint=UNDERLAY_HUB,
+            namespace=lab.hub_ns,
+            # Changes come from notifications only.
+            options={'resync_interval': '3600'})
         self.lab = lab
-        self.log = os.path.join(plane.logs, 'hub-agent.log')
-        self.conf = os.path.join(work, 'hub.conf')
-        self.state_dir = os.path.join(work, 'hub-state')
-        conf = configparser.ConfigParser(interpolation=None)
-        conf['DEFAULT'] = {'debug': 'true', 'log_file': self.log,
-                           'transport_url': plane.transport_url}
-        conf['hub'] = {'host': HUB_HOST, 'endpoint_address': UNDERLAY_HUB,
-                       'listen_port_range': PORT_RANGE,
-                       'state_dir': self.state_dir,
-                       # Changes come from notifications only.
-                       'resync_interval': '3600'}
-        conf['neutron'] = dict(plane.credentials('edge-hub'),
-                               auth_type='password',
-                               valid_interfaces='public')
-        with open(self.conf, 'w') as f:
-            conf.write(f)
-        self.popen = None
 
     def start(self):
         """Start; returns once its first full re-sync is done."""
-        syncs = len(self.lines('Full re-sync of'))
-        out = open(self.log + '.out', 'ab')
-        try:
-            self.popen = self.lab.popen(
-                ['ip', 'netns', 'exec', self.lab.hub,
-                 service.bin_path('edge-channels-hub-agent'),
-                 '--config-file', self.conf],
-                stdout=out, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL)
-        finally:
-            out.close()
-
-        def synced():
-            if self.popen.poll() is not None:
-                raise RuntimeError('the hub agent exited with %d: see %s'
-                                   % (self.popen.returncode, self.log))
-            return len(self.lines('Full re-sync of')) > syncs
-        _wait('full re-sync of the hub agent', synced, 120, 0.2)
-
-    def stop(self):
-        if self.popen is None or self.popen.poll() is not None:
-            return
-        os.killpg(self.popen.pid, signal.SIGTERM)
-        try:
-            self.popen.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.popen.pid, signal.SIGKILL)
-            self.popen.wait(20)
+        before = self.resyncs()
+        super().start(wait=False)
+        self.wait_synced(before, 120)
 
     def lines(self, text=None):
         """[(epoch, message)] of its log (those holding ``text``)."""
@@ -508,9 +336,9 @@ class HubAgent:
 
 def hub_dump(ns, device):
     """{public key: (allowed IPs, latest handshake, rx, tx)} of the
-    hub's peers.
+    hub's peers (``ns``: an ``aio.netns.Namespace``).
     """
-    lines = _in(ns, 'wg', 'show', device, 'dump').stdout.splitlines()
+    lines = ns.run(['wg', 'show', device, 'dump']).stdout.splitlines()
     peers = {}
     for line in lines[1:]:
         f = line.split('\t')
@@ -519,13 +347,13 @@ def hub_dump(ns, device):
 
 
 def hub_peer_keys(ns, device):
-    proc = _in(ns, 'wg', 'show', device, 'peers', check=False)
+    proc = ns.run(['wg', 'show', device, 'peers'], check=False)
     return set(proc.stdout.split()) if proc.returncode == 0 else set()
 
 
 def pings(ns, address, count=1):
-    return _in(ns, 'ping', '-n', '-q', '-c', str(count), '-W', '1',
-               address, check=False).returncode == 0
+    return ns.run(['ping', '-n', '-q', '-c', str(count), '-W', '1',
+                   address], check=False).returncode == 0
 
 
 # -- the device: a process of its own per channel ------------------------
@@ -553,11 +381,12 @@ def device_worker():
     sdk_conf.register_opts(cfg.CONF)
     cfg.CONF([], project='edge-sdk', default_config_files=[])
     own = os.open('/proc/self/ns/net', os.O_RDONLY)
-    _setns('/run/netns/%s' % spec['ns'])
+    netns.setns(os.path.join(netns.NETNS_DIR, spec['ns']))
     # The daemon is forked inside the device's namespace; this process
     # goes back to reach the API.
     privileged.context.start(method=priv_context.Method.FORK)
-    _setns(own)
+    netns.setns('/proc/self/fd/%d' % own)
+    os.close(own)
     session = ks_session.Session(auth=v3.Password(**spec['credentials']))
     client = client_mod.ChannelClient(client_mod.make_adapter(
         session=session, interface='public',
@@ -584,7 +413,7 @@ def device_worker():
     handshaken = sync.settle(tunnel, private_key, since, HANDSHAKE_WAIT)
     times['handshake'] = time.time()
     hub = channel['peers'][0]
-    _setns('/run/netns/%s' % spec['ns'])
+    netns.setns(os.path.join(netns.NETNS_DIR, spec['ns']))
     deadline = time.monotonic() + TIMEOUT
     while not subprocess.run(
             ['ping', '-n', '-q', '-c1', '-W1', hub['properties']['ip']],
@@ -615,7 +444,7 @@ class Bench:
     def channel(self, name):
         """One device, one channel; the worker's result."""
         ns = self.lab.make_device()
-        self.lab.wireguard_names.add('ec-' + name)
+        self.lab.ns(ns).wireguard_names.add('ec-' + name)
         with open(os.path.join(self.work, name + '.err'), 'w') as err:
             worker = self.lab.popen(
                 [sys.executable, '-m', 'benchmarks.channels', '_device'],
@@ -638,7 +467,7 @@ class Bench:
             raise RuntimeError('device %s failed: see %s' % (
                 name, os.path.join(self.work, name + '.err')))
         result = json.loads(line)
-        result['ns'] = ns
+        result['ns'] = self.lab.ns(ns)
         self.made.append(result)
         return result
 
@@ -649,7 +478,8 @@ class Bench:
         first = self.channel('b%s-0' % self.lab.tag)
         first_total = first['times']['ping'] - first['times']['post']
         hub_id = first['hub']
-        self.lab.wireguard_names.add(naming.wireguard_device(hub_id))
+        self.lab.hub_ns.wireguard_names.add(
+            naming.wireguard_device(hub_id))
         rows = []
         for n in range(1, count + 1):
             result = self.channel('b%s-%d' % (self.lab.tag, n))
@@ -684,23 +514,24 @@ class Bench:
         ns = device['ns']
         targets = {'plain': UNDERLAY_HUB, 'tunnel': device['hub_ip']}
         receiver = self.lab.popen(
-            ['ip', 'netns', 'exec', self.lab.hub, sys.executable, '-c',
-             RECEIVER, str(THROUGHPUT_PORT)], stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, text=True)
+            self.lab.hub_ns.argv([sys.executable, '-c', RECEIVER,
+                                  str(THROUGHPUT_PORT)]),
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL, text=True)
         if receiver.stdout.readline().strip() != 'ready':
             raise RuntimeError('the TCP receiver did not start')
         figures = {path: {'mbit_s': [], 'rtt_ms': []} for path in targets}
         for r in range(rounds):
             order = list(targets) if r % 2 == 0 else list(targets)[::-1]
             for path in order:
-                _in(ns, sys.executable, '-c', SENDER, targets[path],
-                    str(THROUGHPUT_PORT), str(seconds))
+                ns.run([sys.executable, '-c', SENDER, targets[path],
+                        str(THROUGHPUT_PORT), str(seconds)])
                 received, spent = receiver.stdout.readline().split()
                 figures[path]['mbit_s'].append(
                     int(received) * 8 / float(spent) / 1e6)
             for path in order:
-                out = _in(ns, 'ping', '-n', '-c', '50', '-i', '0.02',
-                          targets[path]).stdout
+                out = ns.run(['ping', '-n', '-c', '50', '-i', '0.02',
+                              targets[path]]).stdout
                 figures[path]['rtt_ms'] += [
                     float(t) for t in re.findall(r'time=([\d.]+) ms', out)]
         return figures
@@ -710,7 +541,7 @@ class Bench:
     def many_spokes(self, hub_id, total, adds):
         device = naming.wireguard_device(hub_id)
         hub = self.neutron.get('/ports/%s' % hub_id).json()['port']
-        have = len(hub_peer_keys(self.lab.hub, device))
+        have = len(hub_peer_keys(self.lab.hub_ns, device))
         traffic = self.made[1:1 + TRAFFIC] or self.made[:1]
         result = {'spokes': total, 'devices_with_traffic': len(traffic)}
         # Neutron's default quota is 500 ports a project: a hub of 500
@@ -726,13 +557,15 @@ class Bench:
         # next full sync, which is the whole configuration measured
         # here: the agent stopped, the hub's interface deleted (as after
         # a reboot), the agent started.
-        self.agent.stop()
-        _in(self.lab.hub, 'ip', 'link', 'del', device)
+        errors = self.agent.stop()  # also deletes the hub's interface
+        if errors:
+            raise RuntimeError('stopping the hub agent: %s'
+                               % '; '.join(errors))
         sent = time.time()
         mark = time.monotonic()
         self.agent.start()
         _wait('all %d peers on the hub' % total, lambda: len(
-            hub_peer_keys(self.lab.hub, device)) >= total, 600, 0.2)
+            hub_peer_keys(self.lab.hub_ns, device)) >= total, 600, 0.2)
         full_seen = time.monotonic() - mark
         (when, ops, kinds, spent), = _wait(
             'the agent log of the full sync',
@@ -749,19 +582,19 @@ class Bench:
         for _n in range(adds):
             for d in traffic:
                 pings(d['ns'], d['hub_ip'], 3)
-            before = hub_dump(self.lab.hub, device)
+            before = hub_dump(self.lab.hub_ns, device)
             key = _public_key()
             sent = time.time()
             mark = time.monotonic()
             self._bulk(hub, 1, [key])
             _wait('the added peer', lambda: key in hub_peer_keys(
-                self.lab.hub, device), TIMEOUT, 0.02)
+                self.lab.hub_ns, device), TIMEOUT, 0.02)
             seen = time.monotonic() - mark
             (when, ops, kinds, spent), = _wait(
                 'the agent log of the added peer',
                 lambda: self.agent.applied(hub_id, sent), 10)
             reached = all(pings(d['ns'], d['hub_ip'], 3) for d in traffic)
-            after = hub_dump(self.lab.hub, device)
+            after = hub_dump(self.lab.hub_ns, device)
             # A peer removed and set again would start from zero.
             kept = [k for k, (ips, shake, rx, tx) in before.items()
                     if k in after and after[k][0] == ips and
@@ -937,6 +770,7 @@ def run(args):
         lab.forward(lab.hub, [plane.keystone.port, plane.neutron.port,
                               RABBIT_PORT])
         agent = lab.agent = HubAgent(lab, plane, work)
+        agent.setup()
         agent.start()
         bench = Bench(plane, api, lab, agent, work)
         loads = [load()]
