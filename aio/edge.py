@@ -92,6 +92,7 @@ from aio import keystone as keystone_mod
 from aio import netns
 from aio import service
 from edge_channels import naming
+from edge_channels.hub import overlay as hub_overlay
 
 
 #: The underlay's range; the cloud's end of every underlay.
@@ -301,6 +302,13 @@ class HubAgent:
                 os.unlink(os.path.join(SOCKET_DIR, device + '.sock'))
             except FileNotFoundError:
                 pass
+        if self._ns is None:
+            # The overlay's relay is the agent's too; in a namespace of
+            # its own it goes with the namespace.
+            try:
+                hub_overlay.Relay().remove_all()
+            except Exception as e:
+                errors.append('overlay relay: %s' % e)
         return errors
 
 
@@ -549,7 +557,10 @@ class EdgeHost:
 
     def _sdk_up(self):
         conf = configparser.ConfigParser(interpolation=None)
+        # The device's name is its channels' host (their ports'
+        # device_id), which the tenant overlay binds by.
         conf['edge_sdk'] = {'channels': self.channel_name,
+                            'device_name': self.name,
                             'persistent_keepalive': '1',
                             'poll_interval': '1'}
         with open(self.sdk_conf, 'w') as f:

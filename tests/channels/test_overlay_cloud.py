@@ -80,18 +80,6 @@ def _rtt(out):
     return tuple(float(x) for x in match.groups()) if match else None
 
 
-class TenantEdgeHost(edge_mod.EdgeHost):
-    """An edge host whose Edge SDK is named after the host (the
-    ``binding:host_id`` of its containers' ports), so that its channel
-    names the host.
-    """
-
-    def sdk_env(self):
-        env = super().sdk_env()
-        env['OS_EDGE_SDK__DEVICE_NAME'] = self.name
-        return env
-
-
 class OverlayCloudTest(base.ChannelsTestCase):
 
     PLANE_OPTIONS = {'tenant_channel_networks': (TENANT_CHANNELS,)}
@@ -118,7 +106,6 @@ class OverlayCloudTest(base.ChannelsTestCase):
         cls.hub.setup()
         # After the agent's stop (cleanups run last first): the relay
         # it made in this namespace.
-        cls.addClassCleanup(cls._remove_relay)
         cls.addClassCleanup(cls._stop_hub)
         cls.hub.start(plane.track)
 
@@ -127,10 +114,6 @@ class OverlayCloudTest(base.ChannelsTestCase):
         errors = cls.hub.stop()
         if errors:
             raise RuntimeError('hub clean-up: %s' % '; '.join(errors))
-
-    @staticmethod
-    def _remove_relay():
-        hub_overlay.Relay().remove_all()
 
     def setUp(self):
         super().setUp()
@@ -158,7 +141,7 @@ class OverlayCloudTest(base.ChannelsTestCase):
     # -- the pieces ---------------------------------------------------------
 
     def edge_host(self, name):
-        host = TenantEdgeHost(
+        host = edge_mod.EdgeHost(
             name, self.plane.workdir, self.plane.logs, self.plane.keystone,
             self.api, self.hub, {'keystone': self.plane.keystone.port},
             channel='tenant')
