@@ -88,6 +88,24 @@ class ChannelsTestCase(oslo_base.BaseTestCase):
         print('%s figures: %s' % (label, text))
 
     @classmethod
+    def start_root_hub_agent(cls):
+        """``cls.hub``: the cloud's hub agent in the root namespace (one
+        per machine; see .stestr.conf), stopped at the class's clean-up
+        with the interfaces and relay it made.
+        """
+        cls.hub = edge.HubAgent(cls.plane.workdir, cls.plane.logs,
+                                cls.plane.keystone, cls.plane.transport_url)
+        cls.hub.setup()
+        cls.addClassCleanup(cls._stop_hub)
+        cls.hub.start(cls.plane.track)
+
+    @classmethod
+    def _stop_hub(cls):
+        errors = cls.hub.stop()
+        if errors:
+            raise RuntimeError('hub clean-up: %s' % '; '.join(errors))
+
+    @classmethod
     def _stop_plane(cls):
         errors = cls.plane.stop()
         if errors:

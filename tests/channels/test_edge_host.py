@@ -122,20 +122,10 @@ class EdgeHostTest(base.ChannelsTestCase):
             network='channels-edge')
         cls.api.setup()
         cls.api.start(plane.track)
-        cls.hub = edge_mod.HubAgent(plane.workdir, plane.logs,
-                                    plane.keystone, plane.transport_url)
-        cls.hub.setup()
-        cls.addClassCleanup(cls._stop_hub)
-        cls.hub.start(plane.track)
+        cls.start_root_hub_agent()
         cls.tunnelled = {'keystone': plane.keystone.port,
                          'placement': plane.placement.port,
                          'rabbitmq': rabbit.PORT}
-
-    @classmethod
-    def _stop_hub(cls):
-        errors = cls.hub.stop()
-        if errors:
-            raise RuntimeError('hub clean-up: %s' % '; '.join(errors))
 
     def setUp(self):
         super().setUp()

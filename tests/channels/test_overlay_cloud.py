@@ -28,7 +28,6 @@ Needs root, MariaDB, RabbitMQ, ``wg``, ``wireguard-go``, ``iptables``,
 ``bridge`` and ``ping``.
 """
 
-import json
 import os
 import re
 import shutil
@@ -37,8 +36,6 @@ import sys
 import time
 import unittest
 import uuid
-
-from testtools import content
 
 from aio import channels as channels_mod
 from aio import edge as edge_mod
@@ -101,42 +98,21 @@ class OverlayCloudTest(base.ChannelsTestCase):
             network=TENANT_CHANNELS)
         cls.api.setup()
         cls.api.start(plane.track)
-        cls.hub = edge_mod.HubAgent(plane.workdir, plane.logs,
-                                    plane.keystone, plane.transport_url)
-        cls.hub.setup()
-        # After the agent's stop (cleanups run last first): the relay
-        # it made in this namespace.
-        cls.addClassCleanup(cls._stop_hub)
-        cls.hub.start(plane.track)
-
-    @classmethod
-    def _stop_hub(cls):
-        errors = cls.hub.stop()
-        if errors:
-            raise RuntimeError('hub clean-up: %s' % '; '.join(errors))
+        cls.start_root_hub_agent()
 
     def setUp(self):
         super().setUp()
         self.figures = {}
-        self.addCleanup(self._figures)
-        self.addOnException(self._attach_logs)
+        self.addCleanup(lambda: self.add_figures('overlay cloud',
+                                                 self.figures))
+        self.attach_on_failure(*(
+            os.path.join(self.plane.logs, name)
+            for name in ('edge-hub-agent.log', 'edge-channels-api.log',
+                         'neutron.log', 'edge-sdk-ovl-a.log',
+                         'edge-sdk-ovl-b.log')))
         self.lock_dir = os.path.join(self.plane.workdir, 'vif-locks-%s'
                                      % uuid.uuid4().hex[:6])
         os.makedirs(self.lock_dir)
-
-    def _attach_logs(self, exc_info):
-        for name in ('edge-hub-agent.log', 'edge-channels-api.log',
-                     'neutron.log', 'edge-sdk-ovl-a.log',
-                     'edge-sdk-ovl-b.log'):
-            path = os.path.join(self.plane.logs, name)
-            if os.path.exists(path):
-                self.addDetail(name, content.content_from_file(
-                    path, buffer_now=True))
-
-    def _figures(self):
-        text = json.dumps(self.figures, sort_keys=True)
-        self.addDetail('figures', content.text_content(text))
-        print('overlay cloud figures: %s' % text)
 
     # -- the pieces ---------------------------------------------------------
 
