@@ -239,7 +239,7 @@ class TestWatchCommand(testtools.TestCase):
             CLI + ['watch', '--format', 'json', '--max-changes', '1'],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             env=env)
-        self.addCleanup(proc.kill)
+        self.addCleanup(_stop, proc)
         snapshot = json.loads(self.read_line(proc))
         self.assertEqual('snapshot', snapshot['event'])
         self.assertEqual(['camera'], [p['class'] for p in
@@ -258,5 +258,14 @@ class TestWatchCommand(testtools.TestCase):
         # Bounded, so a watcher that never prints fails the test.
         ready, _, _ = select.select([proc.stdout], [], [], 30)
         if not ready:
-            self.fail('watch printed nothing; stderr: %s' % proc.stderr)
+            self.fail('watch printed nothing in 30 s; stderr: %s'
+                      % _stop(proc))
         return proc.stdout.readline()
+
+
+def _stop(proc):
+    """Kill ``proc`` and reap it (a zombie child misleads later tests of
+    this process); return what it wrote to stderr.
+    """
+    proc.kill()
+    return proc.communicate()[1]

@@ -268,9 +268,15 @@ class TestPrivilegedWriter(base.TestCase):
 
 
 def _daemon_pid():
-    # The forked daemon is this process's child running privsep.
+    # The forked daemon is this process's live child with its command
+    # line (not another test's child, which may be a zombie).
     me = os.getpid()
+    with open('/proc/self/cmdline', 'rb') as f:
+        cmdline = f.read()
     for pid, fields in service.process_stats():
-        if int(fields[1]) == me:
-            return pid
+        if int(fields[1]) != me or fields[0] == 'Z':
+            continue
+        with open('/proc/%d/cmdline' % pid, 'rb') as f:
+            if f.read() == cmdline:
+                return pid
     raise AssertionError('privsep daemon not found')
