@@ -13,7 +13,6 @@
 """Placement; each zun-compute creates its compute node's provider."""
 
 import os
-import urllib.parse
 
 from keystoneauth1 import adapter
 
@@ -26,17 +25,6 @@ class Placement:
         self.dir = os.path.join(workdir, 'placement')
         self.log = os.path.join(logs, 'placement.log')
         self.db_url = db_url
-        if db_url.startswith('mysql'):
-            # Placement's PUT /allocations holds one transaction while
-            # it retries a write that lost a generation race; under
-            # MariaDB's REPEATABLE READ the retry checks capacity against
-            # the old snapshot and two consumers get one device (seen: 10
-            # concurrent claims).  READ COMMITTED, PostgreSQL's default,
-            # which Placement also supports, lets the retry see the usage.
-            isolation = urllib.parse.quote(
-                'SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED')
-            self.db_url += '%sinit_command=%s' % (
-                '&' if '?' in db_url else '?', isolation)
         self.keystone = keystone
         self.listener = service.listening_socket()
         self.port = self.listener.getsockname()[1]
