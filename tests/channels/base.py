@@ -21,6 +21,7 @@ import importlib.util
 import json
 import os
 import queue
+import shutil
 import time
 import unittest
 import uuid
@@ -111,6 +112,17 @@ class ChannelsTestCase(oslo_base.BaseTestCase):
         if errors:
             raise RuntimeError('control plane clean-up: %s (logs in %s)'
                                % ('; '.join(errors), cls.plane.logs))
+
+
+def require_tools(*tools):
+    """Fail, naming the missing programs, unless all of ``tools`` are on
+    the PATH: tools/setup-env installs every one, so a missing one is a
+    missing install step, not a reason to skip.
+    """
+    missing = [tool for tool in tools if shutil.which(tool) is None]
+    if missing:
+        raise RuntimeError('%s not found: run tools/setup-env, which '
+                           'installs them' % ', '.join(missing))
 
 
 def _check_drivers(names):

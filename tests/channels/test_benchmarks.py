@@ -28,14 +28,13 @@ import io
 import json
 import math
 import os
-import shutil
 import subprocess
 import tempfile
-import unittest
 
 from oslotest import base as oslo_base
 
 from benchmarks import channels as bench
+from tests.channels import base
 
 
 def _namespaces():
@@ -58,11 +57,7 @@ class ChannelsBenchmarkCommandTest(oslo_base.BaseTestCase):
             self.skipTest('the benchmark makes network namespaces and '
                           'starts Neutron: run it as root '
                           '(tools/run-tests channels)')
-        for tool in ('wg', 'wireguard-go', 'ping'):
-            if shutil.which(tool) is None:
-                raise unittest.SkipTest(
-                    '%s is missing: apt-get install wireguard-tools '
-                    'wireguard-go iputils-ping' % tool)
+        base.require_tools('wg', 'wireguard-go', 'ping')
 
     def test_tiny_run(self):
         workdirs = os.path.join(tempfile.gettempdir(), 'cp-chanbench-*')

@@ -25,11 +25,9 @@ edge namespace.  Needs root, MariaDB, RabbitMQ, ``wg``,
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import time
-import unittest
 
 import amqp
 import requests
@@ -109,11 +107,7 @@ class EdgeHostTest(base.ChannelsTestCase):
 
     @classmethod
     def setUpClass(cls):
-        for tool in ('wg', 'wireguard-go', 'iptables', 'nsenter'):
-            if shutil.which(tool) is None:
-                raise unittest.SkipTest(
-                    '%s is missing: apt-get install wireguard-tools '
-                    'wireguard-go iptables util-linux' % tool)
+        base.require_tools('wg', 'wireguard-go', 'iptables', 'nsenter')
         super().setUpClass()
         plane = cls.plane
         cls.api = channels_mod.ChannelAPI(

@@ -23,7 +23,6 @@ agent sees them on its own 127.0.0.1.  Needs root, MariaDB, RabbitMQ,
 """
 
 import os
-import shutil
 import subprocess
 import time
 import uuid
@@ -31,7 +30,6 @@ import uuid
 import fixtures
 from testtools import content
 
-from aio import netns
 from tests.channels import base
 
 
@@ -50,30 +48,6 @@ RECONNECT_SECONDS = 30.0
 def _run(*args, check=True, **kw):
     return subprocess.run(list(args), capture_output=True, text=True,
                           check=check, timeout=30, **kw)
-
-
-#: Still read by tests/channels/test_overlay.py; to go once it uses
-#: aio.netns (requests-H11.md).
-WG_ENV = dict(os.environ, **netns.WG_ENV)
-
-
-class Namespaces:
-    """Removal of a namespace for tests/channels/test_overlay.py only:
-    ``aio.netns.Namespace.remove`` (to go, see requests-H11.md).
-    """
-
-    wireguard_names = ()
-
-    def _remove(self, ns):
-        remover = netns.Namespace(ns)
-        remover.wireguard_names = self.wireguard_names
-        errors = remover.remove()
-        if errors:
-            raise RuntimeError('; '.join(errors))
-
-
-#: Still read by tests/channels/test_overlay.py (requests-H11.md).
-_wait = base.wait
 
 
 class HubAgentTest(base.ChannelsTestCase):
@@ -95,10 +69,7 @@ class HubAgentTest(base.ChannelsTestCase):
 
     def setUp(self):
         super().setUp()
-        for tool in ('wg', 'wireguard-go'):
-            if shutil.which(tool) is None:
-                self.skipTest('%s is missing: apt-get install '
-                              'wireguard-tools wireguard-go' % tool)
+        base.require_tools('wg', 'wireguard-go')
         self.work = self.useFixture(fixtures.TempDir()).path
         self.host = 'hub-%s' % uuid.uuid4().hex[:8]
         self.nets = self.useFixture(base.HubAndDevice())
@@ -214,7 +185,7 @@ class HubAgentTest(base.ChannelsTestCase):
 
     def _wait_started(self):
         # The first full re-sync done: the agent listens by then.
-        _wait('agent start', lambda: self.agent.resyncs(), 60)
+        base.wait('agent start', lambda: self.agent.resyncs(), 60)
 
     def test_hub_life_cycle(self):
         figures = {}
@@ -231,10 +202,10 @@ class HubAgentTest(base.ChannelsTestCase):
             reported = self._reported(hub['id'])
             return reported
 
-        figures['hub create -> key+endpoint in Neutron'] = _wait(
+        figures['hub create -> key+endpoint in Neutron'] = base.wait(
             'report of the hub', report, 60, start)
         # ML2 binds the port again once the profile is stored.
-        _wait('hub port ACTIVE',
+        base.wait('hub port ACTIVE',
               lambda: self._show(hub['id'])['status'] == 'ACTIVE',
               APPLY_SECONDS)
         reported = self._show(hub['id'])
@@ -253,12 +224,12 @@ class HubAgentTest(base.ChannelsTestCase):
         start = time.monotonic()
         spoke1 = self._spoke(hub, pub1)
         ip1 = spoke1['fixed_ips'][0]['ip_address']
-        figures['spoke create -> peer on hub (1st)'] = _wait(
+        figures['spoke create -> peer on hub (1st)'] = base.wait(
             'peer of spoke 1', lambda: pub1 in (self._peers(device) or {}),
             APPLY_SECONDS, start)
         self.assertEqual(ip1 + '/32', self._peers(device)[pub1][0])
         self._device_tunnel(key1, spoke1, reported)
-        figures['device up -> first ping'] = _wait(
+        figures['device up -> first ping'] = base.wait(
             'ping through the tunnel', lambda: self.nets.pings(hub_ip), 15)
 
         # One more spoke: only its peer is touched.
@@ -267,7 +238,7 @@ class HubAgentTest(base.ChannelsTestCase):
         _key2, pub2 = self._device_key('two')
         start = time.monotonic()
         spoke2_id = self._spoke(hub, pub2)['id']
-        figures['spoke create -> peer on hub (2nd)'] = _wait(
+        figures['spoke create -> peer on hub (2nd)'] = base.wait(
             'peer of spoke 2', lambda: pub2 in (self._peers(device) or {}),
             APPLY_SECONDS, start)
         peers = self._peers(device)
@@ -276,7 +247,7 @@ class HubAgentTest(base.ChannelsTestCase):
         self.assertGreaterEqual(peers[pub1][1], rx_before)
         self.assertTrue(self.nets.pings(hub_ip))
         # The agent logs a change once privsep returns: after it shows.
-        _wait('log of the change', lambda: len(
+        base.wait('log of the change', lambda: len(
             self._log_lines('applied')) > applied_before, APPLY_SECONDS)
         applied = self._log_lines('applied')[applied_before:]
         self.assertEqual(1, len(applied), applied)
@@ -286,7 +257,7 @@ class HubAgentTest(base.ChannelsTestCase):
         # A deleted spoke's peer goes within seconds.
         start = time.monotonic()
         self._delete(spoke2_id)
-        figures['spoke delete -> peer gone'] = _wait(
+        figures['spoke delete -> peer gone'] = base.wait(
             'removal of spoke 2', lambda: pub2 not in self._peers(device),
             APPLY_SECONDS, start)
         self.assertEqual({pub1}, set(self._peers(device)))
@@ -295,7 +266,7 @@ class HubAgentTest(base.ChannelsTestCase):
         gone = self._hub()
         gone_device = self._device(gone)
         self.nets.wireguard_names.add(gone_device)
-        _wait('second hub', lambda: self._peers(gone_device) is not None,
+        base.wait('second hub', lambda: self._peers(gone_device) is not None,
               APPLY_SECONDS)
         gone_key = os.path.join(self.state_dir, gone['id'] + '.key')
         self.assertTrue(os.path.exists(gone_key))
@@ -309,27 +280,27 @@ class HubAgentTest(base.ChannelsTestCase):
         self._delete(gone['id'])
         self.assertFalse(self.nets.pings(hub_ip))
         self.agent.start(wait=False)
-        figures['agent restart -> interface rebuilt'] = _wait(
+        figures['agent restart -> interface rebuilt'] = base.wait(
             'rebuilt interface', lambda: pub1 in (self._peers(device) or {}),
             30)
-        _wait('removal of the hub deleted meanwhile',
+        base.wait('removal of the hub deleted meanwhile',
               lambda: self._peers(gone_device) is None, APPLY_SECONDS)
-        _wait('removal of its key', lambda: not os.path.exists(gone_key),
+        base.wait('removal of its key', lambda: not os.path.exists(gone_key),
               APPLY_SECONDS)
         self.assertEqual(hub_key, self._interface_key(device))
         self.assertEqual(reported['binding:profile'],
                          self._show(hub['id'])['binding:profile'])
-        figures['rebuilt -> device pings again'] = _wait(
+        figures['rebuilt -> device pings again'] = base.wait(
             'ping after the rebuild', lambda: self.nets.pings(hub_ip),
             RECONNECT_SECONDS)
 
         # The hub deleted: its interface and key go.
         start = time.monotonic()
         self._delete(hub['id'])
-        figures['hub delete -> interface gone'] = _wait(
+        figures['hub delete -> interface gone'] = base.wait(
             'removal of the interface',
             lambda: self._peers(device) is None, APPLY_SECONDS, start)
-        _wait('removal of the key', lambda: not os.path.exists(key_file),
+        base.wait('removal of the key', lambda: not os.path.exists(key_file),
               APPLY_SECONDS)
         self.assertTrue(self.agent.alive())
         self.addDetail('figures', content.text_content('\n'.join(

@@ -26,7 +26,6 @@ tests/neutron/test_mech_edge_bridge.py).
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import unittest
@@ -36,10 +35,11 @@ import fixtures
 from oslotest import base as oslo_base
 from testtools import content
 
+from aio import netns
 from edge_channels import naming
 from edge_channels.host import overlay as host_overlay
 from edge_channels.hub import overlay as hub_overlay
-from tests.channels import test_hub_agent as hub_test
+from tests.channels import base
 
 
 TENANT_CIDR = '10.241.0.0/24'
@@ -59,8 +59,13 @@ PAYLOAD = 1000
 PINGS = 10
 
 
+#: wireguard-go's environment: the userspace daemon, on purpose.
+WG_ENV = dict(os.environ, **netns.WG_ENV)
+
+
 def _run(*args, check=True, **kw):
-    return hub_test._run(*args, check=check, **kw)
+    return subprocess.run(list(args), capture_output=True, text=True,
+                          check=check, timeout=30, **kw)
 
 
 def _rtt(out):
@@ -130,7 +135,7 @@ class Topology(fixtures.Fixture):
 
     def _wireguard(self, ns, name, key, port):
         _run('ip', 'netns', 'exec', ns, 'wireguard-go', name,
-             env=hub_test.WG_ENV)
+             env=WG_ENV)
         self.wireguard.setdefault(ns, set()).add(name)
         args = ['set', name, 'private-key', key]
         if port:
@@ -140,16 +145,18 @@ class Topology(fixtures.Fixture):
     def _remove(self, ns):
         # wireguard-go daemons (ours only) live in it; stopped, they
         # remove their control sockets.
-        nets = hub_test.Namespaces()
-        nets.wireguard_names = self.wireguard.get(ns, set())
-        nets._remove(ns)
+        remover = netns.Namespace(ns)
+        remover.wireguard_names = self.wireguard.get(ns, set())
+        errors = remover.remove()
+        if errors:
+            raise RuntimeError('; '.join(errors))
 
     def ip(self, ns, *args, check=True):
         return _run('ip', 'netns', 'exec', ns, 'ip', *args, check=check)
 
     def wg(self, ns, *args):
         return _run('ip', 'netns', 'exec', ns, 'wg', *args,
-                    env=hub_test.WG_ENV)
+                    env=WG_ENV)
 
     def python(self, ns, code, check=True):
         return _run('ip', 'netns', 'exec', ns, sys.executable, '-c', code,
@@ -207,11 +214,7 @@ class OverlayTest(oslo_base.BaseTestCase):
         super().setUp()
         if os.geteuid() != 0:
             raise unittest.SkipTest('needs root (namespaces, wireguard-go)')
-        for tool in ('wg', 'wireguard-go', 'ping', 'bridge'):
-            if shutil.which(tool) is None:
-                self.skipTest('%s is missing: apt-get install '
-                              'wireguard-tools wireguard-go iputils-ping '
-                              'iproute2' % tool)
+        base.require_tools('wg', 'wireguard-go', 'ping', 'bridge')
         self.net = self.useFixture(Topology())
         self.figures = {}
         self.addCleanup(self._figures)
@@ -251,7 +254,7 @@ class OverlayTest(oslo_base.BaseTestCase):
 
         # Tunnels up: each spoke reaches the hub.
         for edge in ('a', 'b'):
-            hub_test._wait('tunnel of %s' % edge, lambda: _run(
+            base.wait('tunnel of %s' % edge, lambda: _run(
                 'ip', 'netns', 'exec', net.ns[edge], 'ping', '-c1', '-W1',
                 HUB_IP, check=False).returncode == 0, 20)
 
@@ -264,7 +267,7 @@ class OverlayTest(oslo_base.BaseTestCase):
                                              SPOKE_IPS['b']}}), 0)
         self.assertEqual(0, self.relay({VNI: {SPOKE_IPS['a'],
                                               SPOKE_IPS['b']}}))
-        hub_test._wait('container a pings container b', lambda: net.ping(
+        base.wait('container a pings container b', lambda: net.ping(
             'ca', CONTAINER_IPS['b']).returncode == 0, 15)
 
         # Through the hub: its peers carried the pings both ways.
@@ -306,7 +309,7 @@ class OverlayTest(oslo_base.BaseTestCase):
 
         # Back with the relay; a spoke removed from it is cut off alone.
         self.relay({VNI: {SPOKE_IPS['a'], SPOKE_IPS['b']}})
-        hub_test._wait('ping with the relay back', lambda: net.ping(
+        base.wait('ping with the relay back', lambda: net.ping(
             'ca', CONTAINER_IPS['b']).returncode == 0, 15)
         # b's frames are refused at the hub's door, so the hub cannot
         # learn b's container back either.

@@ -30,11 +30,9 @@ Needs root, MariaDB, RabbitMQ, ``wg``, ``wireguard-go``, ``iptables``,
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
-import unittest
 import uuid
 
 from aio import channels as channels_mod
@@ -83,13 +81,8 @@ class OverlayCloudTest(base.ChannelsTestCase):
 
     @classmethod
     def setUpClass(cls):
-        for tool in ('wg', 'wireguard-go', 'iptables', 'nsenter', 'bridge',
-                     'ping'):
-            if shutil.which(tool) is None:
-                raise unittest.SkipTest(
-                    '%s is missing: apt-get install wireguard-tools '
-                    'wireguard-go iptables util-linux iproute2 '
-                    'iputils-ping' % tool)
+        base.require_tools('wg', 'wireguard-go', 'iptables', 'nsenter',
+                           'bridge', 'ping')
         super().setUpClass()
         plane = cls.plane
         cls.api = channels_mod.ChannelAPI(

@@ -26,7 +26,6 @@ import configparser
 import ipaddress
 import json
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -80,11 +79,7 @@ class SdkEndToEndTest(base.ChannelsTestCase):
 
     def setUp(self):
         super().setUp()
-        for tool in ('wg', 'wireguard-go', 'ping'):
-            if shutil.which(tool) is None:
-                self.skipTest('%s is missing: apt-get install '
-                              'wireguard-tools wireguard-go iputils-ping'
-                              % tool)
+        base.require_tools('wg', 'wireguard-go', 'ping')
         self.work = self.useFixture(fixtures.TempDir()).path
         self.nets = self.useFixture(base.HubAndDevice())
         keystone = self.plane.keystone

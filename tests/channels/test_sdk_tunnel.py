@@ -31,7 +31,6 @@ Needs root, ``wg`` and kernel WireGuard or ``wireguard-go``.
 import json
 import os
 import random
-import shutil
 import subprocess
 import sys
 import threading
@@ -43,6 +42,7 @@ import testtools
 from testtools import content
 
 from aio import netns
+from tests.channels import base
 
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(
@@ -234,10 +234,7 @@ class TestSdkTunnel(testtools.TestCase):
         super().setUp()
         if os.geteuid() != 0:
             self.skipTest('needs root: namespaces and a privsep daemon')
-        for tool in ('ip', 'wg', 'ping'):
-            if not shutil.which(tool):
-                self.skipTest('needs %s (apt-get install wireguard-tools '
-                              'iproute2 iputils-ping)' % tool)
+        base.require_tools('ip', 'wg', 'ping')
         if os.path.exists(os.path.join(SOCKET_DIR, IFNAME + '.sock')):
             self.skipTest('%s/%s.sock exists: another wireguard-go %s runs '
                           'on this machine (its socket path is shared by '
