@@ -1,0 +1,23 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Versioned objects of edge_enroll: what the API and the workers use
+(never the database directly).
+"""
+
+from edge_enroll.objects.availability_window import AvailabilityWindow
+from edge_enroll.objects.hardware import Hardware
+from edge_enroll.objects.worker_task import WorkerState
+from edge_enroll.objects.worker_task import WorkerTask
+
+
+__all__ = ['AvailabilityWindow', 'Hardware', 'WorkerState', 'WorkerTask']
