@@ -37,6 +37,17 @@ class Placement:
         conf = service.write_conf(os.path.join(self.dir, 'placement.conf'), {
             'DEFAULT': {'log_file': self.log},
             'api': {'auth_strategy': 'keystone'},
+            # Placement (16.0.0, and master) retries a claim that lost a
+            # provider generation race inside the same transaction, and
+            # the retry misjudges capacity: at REPEATABLE READ it reads
+            # the old snapshot, without the winner's allocation, and its
+            # first try's own uncommitted rows count as usage from
+            # before, which lets an over-capacity claim pass as no worse
+            # (placement/objects/allocation.py: replace_all,
+            # _set_allocations).  Two claims then get one device.  With
+            # no retry there, the 409 (placement.concurrent_update)
+            # reaches the client: Zun retries it in a new transaction.
+            'placement': {'allocation_conflict_retry_count': 1},
             'placement_database': {'connection': self.db_url},
             'keystone_authtoken': keystone_mod.authtoken(self.keystone,
                                                          'placement'),
