@@ -54,12 +54,17 @@ def _interface(text):
     return str(ipaddress.ip_interface(text))
 
 
+def _endpoint(text):
+    return None if text is None else channel.validate_endpoint(text)
+
+
 _CHECK = {
     plan_mod.ADDRESS_ADD: (_interface,),
     plan_mod.ADDRESS_DEL: (_interface,),
     plan_mod.PEER_REMOVE: (channel.validate_public_key,),
     plan_mod.PEER_SET: (channel.validate_public_key,
-                        lambda ips: [_prefix(ip) for ip in ips]),
+                        lambda ips: [_prefix(ip) for ip in ips],
+                        _endpoint),
     plan_mod.ROUTE_ADD: (_prefix,),
     plan_mod.ROUTE_DEL: (_prefix,),
 }
@@ -107,6 +112,17 @@ def device_state(hub_id):
     return {'public_key': public, 'listen_port': port, 'peers': peers,
             'addresses': linux.addresses(device),
             'routes': linux.routes(device)}
+
+
+@hub_pctxt.entrypoint
+def peer_endpoints(hub_id):
+    """{peer public key: endpoint or None} of the hub's interface; None
+    if it does not exist.
+    """
+    device = _device(hub_id)
+    if not linux.exists(device):
+        return None
+    return linux.peer_endpoints(device)
 
 
 @hub_pctxt.entrypoint

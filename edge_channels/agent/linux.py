@@ -68,9 +68,28 @@ def routes(device):
     return sorted(found)
 
 
-def peer_set(device, public_key, allowed_ips):
-    run(['wg', 'set', device, 'peer', public_key, 'allowed-ips',
-         ','.join(allowed_ips)])
+def peer_set(device, public_key, allowed_ips, endpoint=None):
+    """Set the peer's allowed IPs; with ``endpoint`` (a new peer's),
+    also its endpoint, and start a handshake to it.
+    """
+    args = ['wg', 'set', device, 'peer', public_key, 'allowed-ips',
+            ','.join(allowed_ips)]
+    if endpoint is None:
+        run(args)
+        return
+    # Turning a keepalive on sends one at once (kernel and wireguard-go
+    # alike), and without a session that is a handshake.  Off again
+    # right after: the handshake's own retries go on, and keeping NAT
+    # mappings open is the devices' keepalive's job.
+    run(args + ['endpoint', endpoint, 'persistent-keepalive', '1'])
+    run(['wg', 'set', device, 'peer', public_key, 'persistent-keepalive',
+         'off'])
+
+
+def peer_endpoints(device):
+    """{peer public key: endpoint or None} of ``device``."""
+    return {key: peer['endpoint']
+            for key, peer in dump(device)[3].items()}
 
 
 def peer_remove(device, public_key):

@@ -22,6 +22,11 @@ re-sync at start and every ``[hub] resync_interval`` seconds, which
 also removes interfaces and keys of hubs that are gone.  One worker
 thread syncs; notifications only name hubs for it, coalesced.
 
+Where each device was last heard from is kept in the state directory
+at every sync and every ``[hub] endpoint_record_interval`` seconds: an
+interface rebuilt after a crash or reboot starts the handshakes itself
+(``plan``), and devices are back within seconds.
+
 The tenant overlay's relay (``edge_channels.hub.overlay``) is synced
 in the same thread: after every full sync, after hub syncs (a spoke
 gone leaves its VNIs) and on notifications of ports bound with VXLAN
@@ -51,6 +56,7 @@ class HubAgent:
         self.host = conf.hub.host
         self.endpoint_address = conf.hub.endpoint_address
         self.resync_interval = conf.hub.resync_interval
+        self.record_interval = conf.hub.endpoint_record_interval
         self.neutron = neutron
         self.priv = privileged
         self.state = state_mod.HubState(conf.hub.state_dir,
@@ -58,6 +64,7 @@ class HubAgent:
         self._cond = threading.Condition()
         self._pending = set()
         self._full_at = 0.0  # a full re-sync first
+        self._record_at = time.monotonic() + self.record_interval
         self._stopped = False
         #: hub ID -> spoke IDs applied; spoke ID -> hub IDs.
         self._hubs = {}
@@ -129,14 +136,20 @@ class HubAgent:
             with self._cond:
                 while not self._stopped and not self._pending and \
                         not self._overlay and \
-                        time.monotonic() < self._full_at:
-                    self._cond.wait(self._full_at - time.monotonic())
+                        time.monotonic() < min(self._full_at,
+                                               self._record_at):
+                    self._cond.wait(min(self._full_at, self._record_at) -
+                                    time.monotonic())
                 if self._stopped:
                     return
-                full = time.monotonic() >= self._full_at
+                now = time.monotonic()
+                full = now >= self._full_at
                 if full:
-                    self._full_at = time.monotonic() + self.resync_interval
+                    self._full_at = now + self.resync_interval
                     self._pending.clear()
+                record = now >= self._record_at
+                if record:
+                    self._record_at = now + self.record_interval
                 pending, self._pending = self._pending, set()
                 overlay, self._overlay = self._overlay, False
             try:
@@ -146,6 +159,8 @@ class HubAgent:
                     self.sync_hub(hub_id)
                 if not full and (pending or overlay):
                     self.sync_overlay()
+                if record and not full:
+                    self.record_endpoints()
             except Exception:
                 if self._stopped:
                     # The privsep daemon may have been stopped with us.
@@ -175,6 +190,23 @@ class HubAgent:
         self.sync_overlay()
         LOG.info('Full re-sync of %d hubs in %.3f s', len(hubs),
                  time.monotonic() - start)
+
+    def record_endpoints(self):
+        """Keep where the devices of each synced hub were heard from."""
+        with self._cond:
+            hub_ids = sorted(self._hubs)
+        for hub_id in hub_ids:
+            seen = self.priv.peer_endpoints(hub_id)
+            if seen is not None:
+                self._keep_endpoints(hub_id, seen, seen)
+
+    def _keep_endpoints(self, hub_id, seen, keys):
+        learned = plan_mod.learned_endpoints(self.state.endpoints(hub_id),
+                                             seen, keys)
+        if self.state.keep_endpoints(hub_id, learned):
+            LOG.debug('Hub %(hub)s: kept the endpoints of %(n)d devices',
+                      {'hub': hub_id, 'n': len(learned)})
+        return learned
 
     def sync_overlay(self):
         """Sync the tenant overlay's relay with Neutron."""
@@ -223,7 +255,16 @@ class HubAgent:
                                                       public_key))
         spokes = plan_mod.spokes_of(hub_id, network_spokes)
         want = plan_mod.desired(hub, spokes, public_key)
-        ops = plan_mod.plan(want, self._actual(hub_id))
+        have = self.priv.device_state(hub_id)
+        learned = self._keep_endpoints(
+            hub_id, {k: p['endpoint'] for k, p in have['peers'].items()},
+            want.peers)
+        want = plan_mod.with_learned(want, learned)
+        ops = plan_mod.plan(want, plan_mod.Actual(
+            addresses=frozenset(have['addresses']),
+            peers={k: frozenset(v['allowed_ips'])
+                   for k, v in have['peers'].items()},
+            routes=frozenset(have['routes'])))
         if ops:
             self.priv.apply(hub_id, ops)
             LOG.info('Hub %(hub)s: applied %(n)d operations (%(ops)s) in '
@@ -231,6 +272,12 @@ class HubAgent:
                      {'hub': hub_id, 'n': len(ops), 't':
                       time.monotonic() - start,
                       'ops': ', '.join(sorted({op[0] for op in ops}))})
+            started = sum(1 for op in ops
+                          if op[0] == plan_mod.PEER_SET and op[3])
+            if started:
+                LOG.info('Hub %(hub)s: started handshakes to %(n)d devices '
+                         'at their last known endpoints',
+                         {'hub': hub_id, 'n': started})
         with self._cond:
             for spoke_id in self._hubs.get(hub_id, ()):
                 self._spoke_hubs.get(spoke_id, set()).discard(hub_id)
@@ -246,14 +293,6 @@ class HubAgent:
             LOG.info('Hub %(hub)s: reported public key %(key)s, endpoint '
                      '%(endpoint)s', {'hub': hub_id, 'key': public_key,
                                       'endpoint': endpoint})
-
-    def _actual(self, hub_id):
-        have = self.priv.device_state(hub_id)
-        return plan_mod.Actual(
-            addresses=frozenset(have['addresses']),
-            peers={k: frozenset(v['allowed_ips'])
-                   for k, v in have['peers'].items()},
-            routes=frozenset(have['routes']))
 
     def _teardown(self, hub_id):
         LOG.info('Hub %s is gone from this host: removing its interface '

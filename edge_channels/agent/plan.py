@@ -18,6 +18,14 @@ A hub's interface has the hub's fixed IPs as host addresses (/32,
 host prefixes, and a host route per spoke address.  Host prefixes only:
 two hubs of different projects on one subnet then never claim each
 other's spokes.
+
+A peer that is new on the interface gets the spoke's last known
+endpoint, if any, and the hub starts a handshake to it (``linux``): an
+interface rebuilt from Neutron (a reboot, wireguard-go gone) has lost
+its sessions, and a device that only sends keepalives would otherwise
+not make a new one before its own rekey, up to two minutes later.  An
+existing peer's endpoint is never set: WireGuard follows a roaming
+device by itself.
 """
 
 import collections
@@ -41,7 +49,9 @@ ADDRESS_DEL = 'address_del'
 ORDER = (ADDRESS_ADD, PEER_REMOVE, ROUTE_DEL, PEER_SET, ROUTE_ADD,
          ADDRESS_DEL)
 
-Desired = collections.namedtuple('Desired', 'addresses peers routes')
+#: ``endpoints``: {public key: the best endpoint known}, for new peers.
+Desired = collections.namedtuple('Desired',
+                                 'addresses peers routes endpoints')
 Actual = collections.namedtuple('Actual', 'addresses peers routes')
 
 
@@ -77,8 +87,12 @@ def desired(hub, spokes, hub_public_key=None):
     warning: Neutron's validation should have refused them).  Spokes
     sharing a public key share its peer: WireGuard keys a peer by its
     key, and only the holder of the private key can use any of them.
+    Endpoints are those the spokes declare (``endpoint`` in their
+    profile); ``with_learned`` puts where the devices were heard from
+    first.
     """
     peers = {}
+    endpoints = {}
     for spoke in sorted(spokes, key=lambda p: p['id']):
         profile = spoke.get('binding:profile') or {}
         try:
@@ -103,10 +117,47 @@ def desired(hub, spokes, hub_public_key=None):
                         'with another spoke; one peer serves both',
                         {'hub': hub['id'], 'spoke': spoke['id']})
         peers[key] = frozenset(peers.get(key, frozenset()) | set(ips))
+        endpoint = _valid_endpoint(profile.get(channel.PROFILE_ENDPOINT))
+        if endpoint:
+            endpoints.setdefault(key, endpoint)
     routes = frozenset(ip for ips in peers.values() for ip in ips)
     return Desired(addresses=frozenset(_interfaces(hub)),
                    peers={k: frozenset(v) for k, v in peers.items()},
-                   routes=routes)
+                   routes=routes, endpoints=endpoints)
+
+
+def _valid_endpoint(endpoint):
+    """``endpoint`` in its canonical spelling, or None if it is none or
+    invalid (a hint only: a bad one is no reason to fail a sync).
+    """
+    if not endpoint:
+        return None
+    try:
+        return channel.validate_endpoint(endpoint)
+    except ValueError:
+        return None
+
+
+def learned_endpoints(kept, seen, keys):
+    """Where the hub last heard each device of peers ``keys`` from:
+    the endpoint ``seen`` on the interface now ({public key: endpoint
+    or None}, as ``wg`` shows them), else the one ``kept`` before (a
+    device not heard from since the interface was rebuilt keeps its
+    old one).  Invalid ones are dropped.
+    """
+    found = {}
+    for key in keys:
+        endpoint = (_valid_endpoint(seen.get(key)) or
+                    _valid_endpoint(kept.get(key)))
+        if endpoint:
+            found[key] = endpoint
+    return found
+
+
+def with_learned(want, learned):
+    """``want`` (``Desired``) with the ``learned`` endpoints first."""
+    return want._replace(endpoints={**want.endpoints, **{
+        k: v for k, v in learned.items() if k in want.peers}})
 
 
 def _interfaces(port):
@@ -117,7 +168,8 @@ def _interfaces(port):
 def plan(want, have):
     """The operations from ``have`` (``Actual``) to ``want``
     (``Desired``): a list of ``(op, argument...)`` tuples in ``ORDER``.
-    What already matches is not touched.
+    What already matches is not touched.  ``PEER_SET`` carries the
+    peer's endpoint only when the peer is new (else None).
     """
     ops = []
     for cidr in sorted(set(want.addresses) - set(have.addresses)):
@@ -128,8 +180,11 @@ def plan(want, have):
         ops.append((ROUTE_DEL, cidr))
     for key in sorted(want.peers):
         allowed = sorted(want.peers[key])
-        if key not in have.peers or sorted(have.peers[key]) != allowed:
-            ops.append((PEER_SET, key, tuple(allowed)))
+        if key not in have.peers:
+            ops.append((PEER_SET, key, tuple(allowed),
+                        want.endpoints.get(key)))
+        elif sorted(have.peers[key]) != allowed:
+            ops.append((PEER_SET, key, tuple(allowed), None))
     for cidr in sorted(set(want.routes) - set(have.routes)):
         ops.append((ROUTE_ADD, cidr))
     for cidr in sorted(set(have.addresses) - set(want.addresses)):

@@ -10,16 +10,21 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""What a hub host keeps of its hubs: private keys and listen ports.
+"""What a hub host keeps of its hubs: private keys, listen ports and
+where their devices were last heard from.
 
 ``[hub] state_dir`` (mode 0700) holds, per hub port, ``<id>.key`` (the
-base64 private key, mode 0600, made here and never sent anywhere) and
-``<id>.port`` (its UDP listen port).  An agent that restarts, or a
-host that reboots, rebuilds each hub with the same key and port, so
-devices reconnect without re-syncing.
+base64 private key, mode 0600, made here and never sent anywhere),
+``<id>.port`` (its UDP listen port) and ``<id>.endpoints`` (JSON,
+{device public key: "ip:port"}, mode 0600: where devices are is no one
+else's business either).  An agent that restarts, or a host that
+reboots, rebuilds each hub with the same key and port, so devices need
+no re-sync, and starts a handshake to each device's last endpoint, so
+the tunnels come back without waiting for the devices.
 """
 
 import base64
+import json
 import os
 import uuid
 
@@ -29,6 +34,7 @@ from cryptography.hazmat.primitives.asymmetric import x25519
 
 KEY_SUFFIX = '.key'
 PORT_SUFFIX = '.port'
+ENDPOINTS_SUFFIX = '.endpoints'
 
 
 def _hub(hub_id):
@@ -75,6 +81,16 @@ def _write_new(path, text, mode):
     finally:
         os.unlink(tmp)
     return True
+
+
+def _replace(path, text, mode):
+    """Write ``path`` with ``mode`` from the start, atomically."""
+    tmp = '%s.%d.tmp' % (path, os.getpid())
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC |
+                 os.O_NOFOLLOW, mode)
+    with os.fdopen(fd, 'w') as f:
+        f.write(text + '\n')
+    os.replace(tmp, path)
 
 
 class HubState:
@@ -129,20 +145,42 @@ class HubState:
             hub_id)}
         for port in self.ports:
             if port not in taken:
-                path = self._port_path(hub_id)
-                tmp = path + '.tmp'
-                with open(tmp, 'w') as f:
-                    f.write('%d\n' % port)
-                os.replace(tmp, path)
+                _replace(self._port_path(hub_id), '%d' % port, 0o644)
                 return port
         raise RuntimeError(
             'no free UDP port left in [hub] listen_port_range %d-%d for '
             'hub %s: widen the range' % (self.ports[0], self.ports[-1],
                                          hub_id))
 
+    def _endpoints_path(self, hub_id):
+        return os.path.join(self.dir, _hub(hub_id) + ENDPOINTS_SUFFIX)
+
+    def endpoints(self, hub_id):
+        """{device public key: endpoint} kept for the hub; {} if none
+        (or unreadable: they are hints, Neutron is the record).
+        """
+        try:
+            with open(self._endpoints_path(hub_id)) as f:
+                found = json.load(f)
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(found, dict):
+            return {}
+        return {k: v for k, v in found.items()
+                if isinstance(k, str) and isinstance(v, str)}
+
+    def keep_endpoints(self, hub_id, endpoints):
+        """Keep ``endpoints`` for the hub; True if they changed."""
+        if endpoints == self.endpoints(hub_id):
+            return False
+        _replace(self._endpoints_path(hub_id),
+                 json.dumps(endpoints, sort_keys=True), 0o600)
+        return True
+
     def forget(self, hub_id):
-        """Remove a gone hub's key and port."""
-        for path in (self.key_path(hub_id), self._port_path(hub_id)):
+        """Remove a gone hub's key, port and endpoints."""
+        for path in (self.key_path(hub_id), self._port_path(hub_id),
+                     self._endpoints_path(hub_id)):
             try:
                 os.unlink(path)
             except FileNotFoundError:

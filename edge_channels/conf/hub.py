@@ -61,6 +61,17 @@ opts = [
                help='Seconds between two full re-syncs with Neutron.  '
                     'Changes are applied within seconds from Neutron\'s '
                     'notifications; this is the safety net for lost ones.'),
+    cfg.IntOpt('endpoint_record_interval',
+               default=30,
+               min=1,
+               help='Seconds between two records, in state_dir, of where '
+                    'each device was last heard from.  An interface '
+                    'rebuilt after a crash or reboot starts a handshake '
+                    'to each device there, so the tunnels are back within '
+                    'seconds; a device that moved since the last record '
+                    'is back at its own next handshake (WireGuard retries '
+                    'after 15 s of traffic unanswered, else at its rekey, '
+                    'up to 2 minutes).'),
     cfg.StrOpt('wireguard_backend',
                default=BACKEND_AUTO,
                choices=[(BACKEND_AUTO, 'kernel WireGuard if the kernel '

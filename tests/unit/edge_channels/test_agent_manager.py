@@ -80,6 +80,8 @@ class FakeInterfaces:
     def __init__(self, state):
         self.state = state
         self.devices = {}
+        #: {hub ID: {peer key: endpoint}}: where WireGuard would send.
+        self.endpoints = {}
         self.applied = []
         #: The relay's plan as the privileged daemon gets it.
         self.overlay = []
@@ -88,18 +90,29 @@ class FakeInterfaces:
         created = hub_id not in self.devices
         if created:
             self.devices[hub_id] = plan.Actual(frozenset(), {}, frozenset())
+            self.endpoints[hub_id] = {}
         return created, 'userspace', self.state.public_key(hub_id)
 
     def device_state(self, hub_id):
         have = self.devices[hub_id]
         return {'addresses': sorted(have.addresses),
                 'routes': sorted(have.routes),
-                'peers': {k: {'allowed_ips': sorted(v)}
+                'peers': {k: {'allowed_ips': sorted(v),
+                              'endpoint': self.endpoints[hub_id].get(k)}
                           for k, v in have.peers.items()}}
+
+    def peer_endpoints(self, hub_id):
+        if hub_id not in self.devices:
+            return None
+        return {k: self.endpoints[hub_id].get(k)
+                for k in self.devices[hub_id].peers}
 
     def apply(self, hub_id, ops):
         self.applied.append((hub_id, list(ops)))
         self.devices[hub_id] = plan.apply_to(self.devices[hub_id], ops)
+        for op in ops:
+            if op[0] == plan.PEER_SET and op[3]:
+                self.endpoints[hub_id][op[1]] = op[3]
 
     def list_devices(self):
         return [naming.wireguard_device(h) for h in self.devices]
@@ -113,16 +126,18 @@ class FakeInterfaces:
         for hub_id in list(self.devices):
             if naming.wireguard_device(hub_id) == name:
                 del self.devices[hub_id]
+                del self.endpoints[hub_id]
 
 
 class HubAgentTest(testtools.TestCase):
 
     def setUp(self):
         super().setUp()
-        self.useFixture(fixtures.FakeLogger())
+        self.logger = self.useFixture(fixtures.FakeLogger())
         conf = cfg.ConfigOpts()
         hub_conf.register_opts(conf)
         conf([], default_config_files=[])
+        self.conf = conf
         conf.set_override('host', HOST, group='hub')
         conf.set_override('endpoint_address', '192.0.2.1', group='hub')
         conf.set_override('state_dir', os.path.join(
@@ -150,6 +165,37 @@ class HubAgentTest(testtools.TestCase):
         # Nothing changed: nothing applied, nothing reported again.
         self.assertEqual(1, len(self.priv.applied))
         self.assertEqual([self.hub['id']], self.neutron.reports)
+
+    def test_a_rebuilt_interface_calls_its_devices_back(self):
+        heard = self._spoke('10.0.0.5')
+        declared = self._spoke('10.0.0.6')
+        declared['binding:profile']['endpoint'] = '198.51.100.6:51820'
+        key = {s['id']: s['binding:profile']['public_key']
+               for s in (heard, declared)}
+        hub_id = self.hub['id']
+        self.agent.sync_all()
+        # The device was heard from (WireGuard learns the endpoint of
+        # an authenticated packet), then recorded.
+        self.priv.endpoints[hub_id][key[heard['id']]] = '203.0.113.5:40000'
+        self.agent.record_endpoints()
+        path = os.path.join(self.conf.hub.state_dir, hub_id + '.endpoints')
+        self.assertEqual(0o600, os.stat(path).st_mode & 0o777)
+        # Killed and restarted, its interface gone (a reboot): the
+        # rebuilt peers get the endpoints and the hub calls them.
+        self.priv.delete_device(naming.wireguard_device(hub_id))
+        agent = manager.HubAgent(self.conf, self.neutron, self.priv)
+        agent.sync_all()
+        sets = {op[1]: op[3] for op in self.priv.applied[-1][1]
+                if op[0] == plan.PEER_SET}
+        self.assertEqual({key[heard['id']]: '203.0.113.5:40000',
+                          key[declared['id']]: '198.51.100.6:51820'}, sets)
+        self.assertIn('started handshakes to 2 devices',
+                      self.logger.output)
+        # A spoke gone: its endpoint is no longer kept.
+        del self.neutron.ports[heard['id']]
+        agent.sync_hub(hub_id)
+        self.assertEqual({key[declared['id']]: '198.51.100.6:51820'},
+                         agent.state.endpoints(hub_id))
 
     def test_hub_gone_or_moved_is_torn_down_with_its_key(self):
         other = self.neutron.add(channel.DEVICE_OWNER_HUB, '10.0.0.2',

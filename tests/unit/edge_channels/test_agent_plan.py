@@ -36,8 +36,13 @@ STATES = st.builds(plan.Actual, addresses=st.frozensets(HOSTS, max_size=2),
                    peers=PEERS, routes=st.frozensets(HOSTS, max_size=8))
 
 
-def _desired(state):
-    return plan.Desired(state.addresses, state.peers, state.routes)
+ENDPOINTS = st.builds('192.0.2.{}:{}'.format, st.integers(1, 254),
+                      st.integers(1, 65535))
+
+
+def _desired(state, endpoints=None):
+    return plan.Desired(state.addresses, state.peers, state.routes,
+                        endpoints or {})
 
 
 def _port(owner, ips, **profile):
@@ -87,18 +92,33 @@ class PlanTest(testtools.TestCase):
             return
         peers = dict(state.peers, **{key: ips})
         want = plan.Desired(state.addresses, peers,
-                            state.routes | ips)
+                            state.routes | ips, {})
         ops = plan.plan(want, state)
-        self.assertEqual([(plan.PEER_SET, key, tuple(sorted(ips)))],
+        self.assertEqual([(plan.PEER_SET, key, tuple(sorted(ips)), None)],
                          [op for op in ops if op[0] != plan.ROUTE_ADD])
         self.assertEqual(sorted(ips - state.routes),
                          [op[1] for op in ops if op[0] == plan.ROUTE_ADD])
 
     @given(STATES)
     def test_operations_come_in_order(self, state):
-        ops = plan.plan(plan.Desired(frozenset(), {}, frozenset()), state)
+        ops = plan.plan(plan.Desired(frozenset(), {}, frozenset(), {}),
+                        state)
         ranks = [plan.ORDER.index(op[0]) for op in ops]
         self.assertEqual(sorted(ranks), ranks)
+
+    @given(STATES, STATES, st.data())
+    def test_only_new_peers_get_an_endpoint(self, want, have, data):
+        endpoints = data.draw(st.dictionaries(
+            st.sampled_from(sorted(want.peers) or ['-']), ENDPOINTS))
+        for op in plan.plan(_desired(want, endpoints), have):
+            if op[0] != plan.PEER_SET:
+                continue
+            if op[1] in have.peers:
+                # WireGuard follows a device that roams; a kept
+                # endpoint would only send it back where it was.
+                self.assertIsNone(op[3])
+            else:
+                self.assertEqual(endpoints.get(op[1]), op[3])
 
 
 class DesiredTest(testtools.TestCase):
@@ -144,6 +164,45 @@ class DesiredTest(testtools.TestCase):
                          list(want.peers))
         for spoke in (bad_key, no_ip, hubs_key):
             self.assertIn(spoke['id'], self.logger.output)
+
+    def test_endpoints_learned_first_then_declared(self):
+        heard = self._spoke(['10.9.0.5'])
+        declared = self._spoke(['10.9.0.6'])
+        declared['binding:profile']['endpoint'] = '198.51.100.6:51820'
+        both = self._spoke(['10.9.0.7'])
+        both['binding:profile']['endpoint'] = '198.51.100.7:51820'
+        bad = self._spoke(['10.9.0.8'])
+        bad['binding:profile']['endpoint'] = 'device.example:51820'
+        unknown = self._spoke(['10.9.0.9'])
+        key = {s['id']: s['binding:profile']['public_key']
+               for s in (heard, declared, both, bad, unknown)}
+        want = plan.desired(self.hub, [heard, declared, both, bad,
+                                       unknown])
+        self.assertEqual({key[declared['id']]: '198.51.100.6:51820',
+                          key[both['id']]: '198.51.100.7:51820'},
+                         want.endpoints)
+        gone = _key()
+        learned = {key[heard['id']]: '203.0.113.5:40000',
+                   key[both['id']]: '[2001:db8::7]:40001',
+                   gone: '203.0.113.9:40000'}
+        want = plan.with_learned(want, learned)
+        self.assertEqual({key[heard['id']]: '203.0.113.5:40000',
+                          key[declared['id']]: '198.51.100.6:51820',
+                          key[both['id']]: '[2001:db8::7]:40001'},
+                         want.endpoints)
+
+    def test_learned_endpoints_seen_now_else_kept(self):
+        moved, quiet, new, gone = (_key() for _ in range(4))
+        kept = {moved: '203.0.113.1:1000', quiet: '203.0.113.2:2000',
+                gone: '203.0.113.4:4000', new: 'not an endpoint'}
+        seen = {moved: '203.0.113.9:9000', quiet: None, new: None,
+                gone: '203.0.113.4:4000'}
+        self.assertEqual(
+            {moved: '203.0.113.9:9000', quiet: '203.0.113.2:2000'},
+            plan.learned_endpoints(kept, seen, {moved, quiet, new}))
+        # wg shows IPv6 endpoints as the validator spells them.
+        self.assertEqual({new: '[fd00::1]:51820'}, plan.learned_endpoints(
+            {}, {new: '[FD00::1]:51820'}, {new}))
 
     def test_spokes_sharing_a_key_share_a_peer(self):
         key = _key()

@@ -73,5 +73,22 @@ class HubStateTest(testtools.TestCase):
         self.assertEqual(51821, self.state.listen_port(hubs[3]))
         self.assertNotIn(hubs[1], self.state.hubs())
 
+    def test_endpoints_kept_privately_and_forgotten(self):
+        hub = str(uuid.uuid4())
+        self.assertEqual({}, self.state.endpoints(hub))
+        endpoints = {'a' * 43 + '=': '192.0.2.5:40000'}
+        self.assertTrue(self.state.keep_endpoints(hub, endpoints))
+        self.assertFalse(self.state.keep_endpoints(hub, dict(endpoints)))
+        again = state.HubState(self.dir, range(51820, 51823))
+        self.assertEqual(endpoints, again.endpoints(hub))
+        path = os.path.join(self.dir, hub + '.endpoints')
+        self.assertEqual(0o600, stat.S_IMODE(os.stat(path).st_mode))
+        # A damaged file is no endpoints, not a failed sync.
+        with open(path, 'w') as f:
+            f.write('[1, 2')
+        self.assertEqual({}, self.state.endpoints(hub))
+        self.state.forget(hub)
+        self.assertEqual([], os.listdir(self.dir))
+
     def test_only_uuids_become_paths(self):
         self.assertRaises(ValueError, self.state.public_key, '../../x')
