@@ -81,8 +81,12 @@ class ChannelAPI:
                             auth_type='password',
                             region_name=keystone_mod.REGION,
                             valid_interfaces='public'),
-            'keystone_authtoken': keystone_mod.authtoken(self.keystone,
-                                                         USER),
+            # Without its service type, keystonemiddleware refuses every
+            # application credential with access rules, such as an edge
+            # host's.
+            'keystone_authtoken': dict(
+                keystone_mod.authtoken(self.keystone, USER),
+                service_type=SERVICE_TYPE),
             'oslo_concurrency': {'lock_path': os.path.join(self.dir,
                                                            'locks')},
         }
@@ -124,6 +128,11 @@ class ChannelAPI:
         on_start(self.process.start())
         self.process.wait_until(lambda: service.http_answers(self.url),
                                 'answer on %s' % self.url)
+
+    def restart(self, on_start):
+        """Start a stopped API again on its port."""
+        self.process = self.process.remake()
+        self.start(on_start)
 
     def client(self, user='admin'):
         """The channel API as ``user``, through the catalog (raises on

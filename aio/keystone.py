@@ -130,6 +130,11 @@ class Keystone:
         self.process.wait_until(lambda: service.http_answers(self.url),
                                 'answer on %s' % self.url)
 
+    def restart(self, on_start):
+        """Start a stopped Keystone again on its port."""
+        self.process = self.process.remake()
+        self.start(on_start)
+
     def _client(self):
         return ks_client.Client(session=self.session(), interface='public')
 

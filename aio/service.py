@@ -119,8 +119,14 @@ def uwsgi(name, app, listener, log, env=None, threads=8, pyargv=None,
         argv += ['--wsgi-file' if os.path.isabs(app) else '--module', app]
     if pyargv:
         argv += ['--pyargv', pyargv]
-    return Process(name, argv, log, env=dict(os.environ, **(env or {})),
-                   listener=listener)
+    process = Process(name, argv, log, env=dict(os.environ, **(env or {})),
+                      listener=listener)
+    port = listener.getsockname()[1]
+    # Once stopped, the service can come back where its clients expect
+    # it: a new process, on a new socket bound to the same port.
+    process.remake = lambda: uwsgi(name, app, listening_socket(port), log,
+                                   env, threads, pyargv, mount)
+    return process
 
 
 class Process:
