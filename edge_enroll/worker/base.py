@@ -1,0 +1,205 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""What a worker is: the interface the engine (``manager``) drives.
+
+A worker keeps one side effect of a hardware item in step with its
+properties (a channel, a credential, a registration): ``process`` is
+called when the hardware is created or changed and again until it
+returns ``Success``; ``cleanup`` when the hardware is deleted, until
+it returns ``Success``.  Both must be idempotent: a task interrupted
+by a restart runs again from the start.  Workers are stevedore plugins
+of the ``edge_enroll.worker_types`` namespace, as Doni's.
+
+A worker declares the properties it reads (``fields``), which the
+hardware type adds to its JSON schema, and its options (``opts`` in
+``opt_group``).  Availability windows are handed to ``process`` so
+that a reservation worker (Blazar's devices) fits the interface.
+"""
+
+import abc
+import dataclasses
+import typing
+
+from keystoneauth1 import exceptions as ks_exc
+from keystoneauth1 import loading as ks_loading
+
+
+class WorkerError(Exception):
+    """A failure the hardware's owner (or the operator) must fix: the
+    task goes to ERROR with this message as ``last_error`` and is not
+    retried until the hardware changes or is synced.  The message says
+    what to do.
+    """
+
+
+class Unavailable(Exception):
+    """A service the worker calls cannot answer now: the engine treats
+    it as ``WorkerResult.Defer`` with this message as the reason, so
+    that a worker need not catch it at every call.
+    """
+
+
+@dataclasses.dataclass(frozen=True)
+class WorkerField:
+    """A property of the hardware that a worker reads.
+
+    ``schema``: its JSON schema (Draft 7); ``private``: hidden from the
+    unauthenticated export; ``sensitive``: always masked in the API.
+    """
+
+    name: str
+    schema: dict
+    default: typing.Any = None
+    required: bool = False
+    private: bool = False
+    sensitive: bool = False
+    description: str = ''
+
+
+class WorkerResult:
+    """What ``process`` and ``cleanup`` return.
+
+    ``payload`` is merged into the task's ``state_details``; a key set
+    to None is removed from them.
+    """
+
+    @dataclasses.dataclass(frozen=True)
+    class Success:
+        payload: dict = dataclasses.field(default_factory=dict)
+
+    @dataclasses.dataclass(frozen=True)
+    class Defer:
+        """Not done yet, for a reason outside the worker (a service
+        down, a host not reported yet): tried again after a backoff.
+        """
+
+        payload: dict = dataclasses.field(default_factory=dict)
+        reason: str = ''
+
+
+class BaseWorker(abc.ABC):
+    """One kind of worker; see the module.  Made once per engine with
+    the engine's configuration ``conf``.
+    """
+
+    #: The stevedore name, also the task's ``worker_type``.
+    worker_type = None
+    #: The properties it reads (``WorkerField``).
+    fields = []
+    #: Its options, in ``[opt_group]``.
+    opts = []
+    opt_group = None
+    #: Keys of ``state_details`` the API shows once to the owner (or an
+    #: admin), then removes: a secret the host needs.
+    one_time_details = ()
+
+    def __init__(self, conf):
+        self.conf = conf
+
+    @classmethod
+    def register_opts(cls, conf):
+        if cls.opt_group and cls.opts:
+            conf.register_opts(cls.opts, group=cls.opt_group)
+
+    @classmethod
+    def list_opts(cls):
+        """``[(group, opts)]`` for the sample configuration."""
+        return [(cls.opt_group, cls.opts)] if cls.opt_group else []
+
+    @classmethod
+    def json_schema(cls):
+        """The JSON schema of this worker's properties: ``{"properties":
+        {...}, "required": [...]}`` for the hardware type to merge.
+        """
+        props = {}
+        for field in cls.fields:
+            schema = dict(field.schema)
+            if field.description:
+                schema.setdefault('description', field.description)
+            if field.default is not None:
+                schema.setdefault('default', field.default)
+            props[field.name] = schema
+        return {'properties': props,
+                'required': [f.name for f in cls.fields if f.required]}
+
+    @abc.abstractmethod
+    def process(self, context, hardware, availability_windows,
+                state_details):
+        """Bring the side effect in line with ``hardware`` (an
+        ``objects.Hardware``); ``state_details``: the task's, as left by
+        the previous run.  Returns a ``WorkerResult``; raises
+        ``WorkerError`` for what the owner must fix.  Other exceptions
+        are retried with a backoff.
+        """
+
+    def cleanup(self, context, hardware, state_details):
+        """Undo the side effect of the deleted ``hardware``; returns
+        ``Success`` once it is gone (the default: nothing to undo).
+        """
+        return WorkerResult.Success()
+
+
+# -- helpers for workers that call OpenStack services ----------------------
+
+def service_adapter(conf, group):
+    """A keystoneauth Adapter from ``[group]`` (see
+    ``edge_enroll.conf.worker.register_service_opts``): the engine's
+    service user calling one service; raises nothing on an HTTP error
+    (workers look at the status).
+    """
+    auth = ks_loading.load_auth_from_conf_options(conf, group)
+    session = ks_loading.load_session_from_conf_options(conf, group,
+                                                        auth=auth)
+    return ks_loading.load_adapter_from_conf_options(
+        conf, group, session=session, auth=auth, raise_exc=False)
+
+
+#: keystoneauth's errors that mean "the service cannot be reached now"
+#: (down, restarting, no endpoint yet).  Keystone down fails the token
+#: request itself, whatever the call.
+UNREACHABLE = (ks_exc.ConnectionError, ks_exc.DiscoveryFailure,
+               ks_exc.EndpointNotFound, ks_exc.HttpServerError)
+
+
+def call(adapter, service, method, path, ok=(200,), **kwargs):
+    """``method path`` on ``adapter`` (raising nothing on a status);
+    returns the response if its status is in ``ok``.  Raises
+    ``Unavailable`` when ``service`` cannot be reached or answers 5xx,
+    ``WorkerError`` on another status, quoting the service's message.
+    """
+    try:
+        resp = adapter.request(path, method, **kwargs)
+    except UNREACHABLE as e:
+        raise Unavailable('%s unreachable (%s %s): %s'
+                          % (service, method, path, e))
+    if resp.status_code in ok:
+        return resp
+    if resp.status_code >= 500:
+        raise Unavailable('%s answered %d to %s %s'
+                          % (service, resp.status_code, method, path))
+    raise WorkerError('%s refused %s %s with %d: %s' % (
+        service, method, path, resp.status_code, _message(resp)))
+
+
+def _message(resp):
+    try:
+        body = resp.json()
+    except ValueError:
+        return resp.text[:200]
+    if isinstance(body, dict):
+        error = body.get('error')
+        if isinstance(error, dict):
+            return str(error.get('message') or error)[:200]
+        if error:
+            return str(error)[:200]
+    return resp.text[:200]
