@@ -23,6 +23,14 @@ is recorded in ``state.json`` as it is created, or is found from what
 it records (Zun's database names the containers and networks), so that
 ``Cloud.teardown(workdir)`` can remove a cloud left running with
 ``--keep``, or one whose start failed half-way.
+
+An edge cloud (``Cloud(edge=True)``) also runs the channel API and the
+hub agent (``aio.channels``, ``aio.edge``), and Neutron binds ports of
+tenant networks (VXLAN, also the shared network) on the hosts that
+have a tenant channel; ``add_edge_host`` adds an edge host: a network
+namespace whose Edge SDK brings up its control and tenant channels,
+and a compute host inside it (``aio.compute``) that reaches the
+cloud's services only through the control channel.
 """
 
 import contextlib
@@ -39,9 +47,11 @@ import uuid
 
 import sqlalchemy
 
+from aio import channels as channels_mod
 from aio import compute as compute_mod
 from aio import cyborg as cyborg_mod
 from aio import db as db_mod
+from aio import edge as edge_mod
 from aio import emulated as emulated_mod
 from aio import keystone as keystone_mod
 from aio import kuryr as kuryr_mod
@@ -55,6 +65,14 @@ from aio import zun as zun_mod
 #: The shared network Zun puts containers on, and its subnet.
 NETWORK = 'aio-net'
 SUBNET = '10.97.0.0/24'
+#: An edge cloud's channel networks (and subnets): the control channels'
+#: (the channel API's default) and the tenant channels', which carry
+#: the overlay; and the edge hosts' channels of those names.
+CONTROL_NETWORK, CONTROL_CIDR = 'edge-control', '10.235.0.0/24'
+TENANT_NETWORK, TENANT_CIDR = 'edge-tenant', '10.236.0.0/24'
+CONTROL_CHANNEL, TENANT_CHANNEL = 'control', 'tenant'
+#: MariaDB's, whose root user the services use from 127.0.0.1.
+MARIADB_PORT = sqlalchemy.engine.make_url(db_mod.MARIADB % 'any').port
 
 
 class Cloud:
@@ -63,14 +81,22 @@ class Cloud:
     ``add_compute_host`` adds others.  ``device_path`` (one of
     ``aio.zun.DEVICE_PATHS``) says how zun-compute gives containers
     their devices, and which API version the cloud's clients ask for.
+    ``edge``: an edge cloud (see the module), which ``add_edge_host``
+    needs.
     """
 
     def __init__(self, workdir=None, db='sqlite', emulated=True,
                  periodic_interval=5, host=None, progress=None,
-                 device_path=zun_mod.DEFAULT_DEVICE_PATH):
+                 device_path=zun_mod.DEFAULT_DEVICE_PATH, edge=False):
         if device_path not in zun_mod.DEVICE_PATHS:
             raise ValueError('no device path %r: choose one of %s' % (
                 device_path, ', '.join(sorted(zun_mod.DEVICE_PATHS))))
+        if edge and db != 'mariadb':
+            raise ValueError(
+                "an edge cloud needs db='mariadb': zun-compute on an edge "
+                'host uses Zun\'s database, which it must reach through '
+                'its tunnel, not as a file')
+        self.edge = edge
         self.device_path = device_path
         self.id = uuid.uuid4().hex[:8]
         self.workdir = os.path.abspath(
@@ -86,6 +112,11 @@ class Cloud:
         self.timings = {}
         self.keystone = self.placement = self.cyborg = None
         self.neutron = self.kuryr = self.zun = None
+        self.transport_url = None
+        #: An edge cloud's channel API and hub agent; its edge hosts
+        #: (``aio.edge.EdgeHost``) by name.
+        self.channel_api = self.hub = None
+        self.edge_hosts = {}
         self._backings = None
         self._passwords = {user: secrets.token_hex(12)
                            for user in keystone_mod.USERS}
@@ -97,7 +128,8 @@ class Cloud:
         self._state = {'workdir': self.workdir, 'db': db, 'databases': [],
                        'pgids': [], 'names': {}, 'vhost': None,
                        'nodes': [], 'containers': [], 'zun_db': None,
-                       'engines': {}, 'kuryr': None, 'hosts': {}}
+                       'engines': {}, 'kuryr': None, 'hosts': {},
+                       'hub': None, 'edge_hosts': {}}
 
     @property
     def first(self):
@@ -179,7 +211,8 @@ class Cloud:
             rabbit.ensure_running(setup_log)
             self._state['vhost'] = self.vhost
             self._save()
-            transport_url = rabbit.add_vhost(self.vhost, setup_log)
+            transport_url = self.transport_url = rabbit.add_vhost(
+                self.vhost, setup_log)
         with self.step('%s databases' % self.db_kind):
             urls = self._databases(setup_log)
         self.keystone = keystone_mod.Keystone(
@@ -189,9 +222,14 @@ class Cloud:
             self.workdir, self.logs, urls['placement'], self.keystone)
         # Neutron binds ports on any host: Kuryr moves a container's
         # port to this machine's host name, whatever Zun's host is.
+        overlay = {}
+        if self.edge:
+            overlay = {'mechanism_drivers': ('edge_bridge', 'edge_channel'),
+                       'tenant_channel_networks': (TENANT_NETWORK,)}
         self.neutron = neutron_mod.Neutron(
             self.workdir, self.logs, urls['neutron'], self.keystone,
-            transport_url, bridge_prefix=kuryr_mod.bridge_prefix(self.id))
+            transport_url, bridge_prefix=kuryr_mod.bridge_prefix(self.id),
+            **overlay)
         self.kuryr = kuryr_mod.Kuryr(self.workdir, self.logs, self.keystone,
                                      self.id)
         self.cyborg = cyborg_mod.Cyborg(
@@ -216,6 +254,9 @@ class Cloud:
             self.neutron.setup()
             self.neutron.start(self._started)
             self.neutron.ensure_network(NETWORK, SUBNET)
+        if self.edge:
+            with self.step('channel API and hub agent'):
+                self._start_channels()
         with self.step('Kuryr (Docker network plugin %s)' % self.kuryr.name):
             self._state['kuryr'] = self.kuryr.record
             self._save()
@@ -233,6 +274,64 @@ class Cloud:
         self.first.start(kit)
         return self
 
+    def _start_channels(self):
+        """The channel API, on the control and tenant channel subnets,
+        and the hub agent, in this namespace.
+        """
+        tenant = self.neutron.ensure_network(TENANT_NETWORK, TENANT_CIDR,
+                                             shared=False)
+        self.channel_api = channels_mod.ChannelAPI(
+            self.workdir, self.logs, self.keystone, self.neutron,
+            cidr=CONTROL_CIDR, hub_hosts=(edge_mod.HUB_HOST,),
+            network=CONTROL_NETWORK, extra_subnets=tenant['subnets'])
+        self.channel_api.setup()
+        self.channel_api.start(self._started)
+        self.hub = edge_mod.HubAgent(self.workdir, self.logs, self.keystone,
+                                     self.transport_url)
+        # Recorded first: its teardown finds the hubs in its state.
+        self._state['hub'] = self.hub.record
+        self._save()
+        self.hub.setup()
+        self.hub.start(self._started)
+
+    def tunnelled(self):
+        """{label: port} of what an edge host's services reach through
+        the tunnel, at 127.0.0.1 as on this host.
+        """
+        return {'keystone': self.keystone.port,
+                'placement': self.placement.port,
+                'rabbitmq': rabbit.PORT,
+                'mariadb': MARIADB_PORT,
+                'neutron': self.neutron.port,
+                'cyborg': self.cyborg.port,
+                'zun': self.zun.port}
+
+    def add_edge_host(self, name, kit=None):
+        """Start edge host ``name`` (``aio.edge.EdgeHost``: its namespace
+        and channels) and a compute host in it; an emulated cloud plugs
+        ``kit`` (see ``add_compute_host``).  Returns the compute host;
+        ``edge_hosts[name]`` is the edge host.
+        """
+        if not self.edge:
+            raise ValueError('edge hosts need an edge cloud: '
+                             'Cloud(edge=True)')
+        if name in self.hosts:
+            raise ValueError('this cloud already has a compute host %s'
+                             % name)
+        edge = edge_mod.EdgeHost(
+            name, self.workdir, self.logs, self.keystone, self.channel_api,
+            self.hub, self.tunnelled(), channel=CONTROL_CHANNEL,
+            tenant_channel=TENANT_CHANNEL, tenant_subnet=TENANT_NETWORK,
+            loopback_peers=(MARIADB_PORT,))
+        self.edge_hosts[name] = edge
+        self._state['edge_hosts'][name] = edge.record
+        self._save()
+        with self.step('edge host %s: namespace and channels (edge-sdk up)'
+                       % name):
+            edge.start()
+        return self._add_host(compute_mod.ComputeHost(
+            self, name, own_docker=True, edge=edge), kit)
+
     def add_compute_host(self, name, kit=None):
         """Start another compute host, ``name``, with its own Docker
         engine; an emulated cloud plugs ``kit`` (built with the host's
@@ -241,7 +340,11 @@ class Cloud:
         if name in self.hosts:
             raise ValueError('this cloud already has a compute host %s'
                              % name)
-        host = compute_mod.ComputeHost(self, name, own_docker=True)
+        return self._add_host(compute_mod.ComputeHost(self, name,
+                                                      own_docker=True), kit)
+
+    def _add_host(self, host, kit):
+        name = host.name
         self.hosts[name] = host
         self._state['engines'][name] = host.docker_url
         self._state['hosts'][name] = host.record
@@ -279,6 +382,14 @@ class Cloud:
             processes += [self.cyborg.conductor, self.cyborg.api]
         service.stop_processes([p for p in processes if p is not None],
                                self.progress)
+        # Their channels deleted through the API while it runs.
+        for edge in self.edge_hosts.values():
+            errors += edge.stop()
+        if self.channel_api is not None and \
+                self.channel_api.process is not None:
+            self.channel_api.process.stop()
+        if self.hub is not None:
+            errors += self.hub.stop()
         if self.kuryr is not None and self.kuryr.process is not None:
             # Removes its Docker networks while it still answers.
             errors += self.kuryr.stop(self.progress)
@@ -318,6 +429,10 @@ class Cloud:
         for _name, record in sorted(state.get('hosts', {}).items()):
             # Their engines stopped: what they leave on the machine.
             errors += compute_mod.ComputeHost.teardown(record, progress)
+        for _name, record in sorted(state.get('edge_hosts', {}).items()):
+            errors += edge_mod.EdgeHost.teardown(record, progress)
+        if state.get('hub'):
+            errors += edge_mod.HubAgent.teardown(state['hub'], progress)
         if state['databases']:
             progress('dropping the MariaDB databases %s'
                      % ', '.join(state['databases']))
@@ -336,7 +451,8 @@ class Cloud:
         emulated_mod.remove_nodes(state['nodes'])
         # Done once: a second teardown only retries what failed.
         state.update(containers=[], pgids=[], names={}, nodes=[],
-                     zun_db=None, kuryr=None, hosts={})
+                     zun_db=None, kuryr=None, hosts={}, hub=None,
+                     edge_hosts={})
         if not any(e.startswith('rabbitmq') for e in errors):
             state['vhost'] = None
         if not any(e.startswith('aio_') for e in errors):

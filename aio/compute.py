@@ -20,6 +20,12 @@ cloud's Kuryr; every other one runs its own engine (see ``aio.dockerd``)
 and its own Kuryr in that engine's namespaces.  What such a host leaves
 on the machine is in ``ComputeHost.record``; ``ComputeHost.teardown``
 removes it once its processes are stopped.
+
+An edge compute host (``edge``, an ``aio.edge.EdgeHost`` started) runs
+all of that inside the edge host's network namespace: its engine (and
+bridge), its Kuryr, zun-compute and the Cyborg agent, with the cloud's
+configuration, whose 127.0.0.1 addresses lead there through the edge
+host's control channel.
 """
 
 import json
@@ -46,12 +52,14 @@ class ComputeHost:
     """One compute host; ``start(kit)`` it once the cloud's services run.
 
     ``cloud`` records what the host starts (``Cloud._started``) and
-    holds the services it joins.
+    holds the services it joins; ``edge``: the ``aio.edge.EdgeHost`` it
+    runs in (with ``own_docker``).
     """
 
-    def __init__(self, cloud, name, own_docker):
+    def __init__(self, cloud, name, own_docker, edge=None):
         self.cloud = cloud
         self.name = name
+        self.edge = edge
         self.dir = os.path.join(cloud.workdir, 'hosts', name)
         self.cdi_dir = os.path.join(self.dir, 'cdi')
         self.docker = None
@@ -61,7 +69,9 @@ class ComputeHost:
             self.docker = dockerd.Dockerd(
                 os.path.join(self.dir, 'docker'),
                 os.path.join(cloud.logs, 'dockerd-%s.log' % name), name,
-                dockerd.bridge_name(cloud.id, len(cloud.hosts)))
+                dockerd.bridge_name(cloud.id, len(cloud.hosts)),
+                **({} if edge is None else {'netns': edge.ns,
+                                            'enter': edge.service_prefix()}))
             self.kuryr = kuryr_mod.Kuryr(
                 self.dir, cloud.logs, cloud.keystone, cloud.id,
                 engine=self.docker, lock_dir=cloud.kuryr.lock_dir)
@@ -120,8 +130,8 @@ class ComputeHost:
             with docker.APIClient(base_url=self.docker_url) as client:
                 rootfs.ensure_image(client)
         with cloud.step('zun-compute of %s' % self.name):
-            self.zun_compute = cloud.zun.compute(
-                self.name, self.cdi_dir, self.docker_url, cloud.kuryr.name)
+            self.zun_compute = self._enter(cloud.zun.compute(
+                self.name, self.cdi_dir, self.docker_url, cloud.kuryr.name))
             cloud._started(self.zun_compute.start())
             self.provider = self._wait_for_provider()
         if cloud.emulated:
@@ -152,9 +162,23 @@ class ComputeHost:
                            % self.name, timeout)
         return found[0]['uuid']
 
+    def _enter(self, process):
+        """``process``, run in the edge host if this is one."""
+        return process if self.edge is None else self.edge.enter(process)
+
     def start_agent(self):
-        self.cloud.cyborg.start_agent(self.cloud._started, self._agent_env,
-                                      host=self.name, cdi_dir=self.cdi_dir)
+        cyborg = self.cloud.cyborg
+        if self.edge is None:
+            cyborg.start_agent(self.cloud._started, self._agent_env,
+                               host=self.name, cdi_dir=self.cdi_dir)
+            return
+        # Cyborg's own agent process, entered into the edge host.
+        agent = self._enter(cyborg._agent_process(
+            self.name, self.cdi_dir, dict(os.environ, **self._agent_env)))
+        cyborg.agents[self.name] = agent
+        self.cloud._started(agent.start())
+        agent.wait_until(lambda: cyborg._pinged('cyborg-agent', self.name),
+                         'answer to an RPC ping', timeout=120)
 
     def restart_agent(self):
         """Restart the Cyborg agent (same testbed, same configuration)."""

@@ -35,6 +35,11 @@ Its default bridge network is a bridge made for it (``record``), with
 a /24 of ``BRIDGE_POOL``, no iptables rules and no masquerading: a
 daemon told ``--bridge none`` deletes the machine's ``docker0``, which
 breaks the machine's engine.  ``teardown(record)`` removes the bridge.
+
+An edge host's engine (``netns``, ``enter``: an ``aio.edge.EdgeHost``'s
+namespace and command prefix) runs in the edge host's network
+namespace instead, with its bridge there: its containers' traffic and
+Kuryr's plugs stay on the edge host.
 """
 
 import ipaddress
@@ -45,6 +50,7 @@ import zlib
 import docker
 from pyroute2 import IPRoute
 from pyroute2 import NetlinkError
+from pyroute2 import NetNS
 
 from aio import rootfs
 from aio import service
@@ -79,6 +85,11 @@ mkdir -p %(plugins)s
 mount --bind "$plugins" %(plugins)s
 exec "$@"
 ''' % {'plugins': PLUGIN_DIR}
+
+
+def _netlink(netns):
+    """pyroute2's netlink socket of namespace ``netns`` (None: ours)."""
+    return NetNS(netns) if netns else IPRoute()
 
 
 def bridge_name(cloud_id, index):
@@ -123,14 +134,19 @@ def free_subnet(name):
 
 class Dockerd:
     """The engine of host ``hostname``, keeping its data, socket, pid
-    file and plugin directory in ``directory``, with bridge ``bridge``.
+    file and plugin directory in ``directory``, with bridge ``bridge``;
+    in the network namespace ``netns`` (a name), entered with the
+    command prefix ``enter``, if given.
     """
 
-    def __init__(self, directory, log, hostname, bridge):
+    def __init__(self, directory, log, hostname, bridge, netns=None,
+                 enter=()):
         self.dir = directory
         self.hostname = hostname
         self.log = log
         self.bridge = bridge
+        self.netns = netns
+        self._enter = list(enter)
         self.socket = os.path.join(directory, 'docker.sock')
         self.url = 'unix://' + self.socket
         #: Shown to the engine as PLUGIN_DIR.
@@ -141,7 +157,7 @@ class Dockerd:
     @property
     def record(self):
         """What this engine leaves on the machine, for ``teardown``."""
-        return {'bridge': self.bridge}
+        return {'bridge': self.bridge, 'netns': self.netns}
 
     def setup(self):
         os.makedirs(self.dir, mode=0o700)
@@ -153,7 +169,7 @@ class Dockerd:
             json.dump({}, f)
         self.subnet = free_subnet(self.bridge)
         gateway = next(self.subnet.hosts())
-        with IPRoute() as ipr:
+        with _netlink(self.netns) as ipr:
             ipr.link('add', ifname=self.bridge, kind='bridge')
             (index,) = ipr.link_lookup(ifname=self.bridge)
             # dockerd takes the bridge's address as its network's.
@@ -161,6 +177,7 @@ class Dockerd:
                      prefixlen=self.subnet.prefixlen)
         private = sorted({os.path.realpath(d) for d in PRIVATE_DIRS})
         self.process = service.Process('dockerd (%s)' % self.hostname, [
+            *self._enter,
             # Slave: the machine's later unmounts (its engine's) reach
             # the namespace, which holds no copies of them.
             'unshare', '--mount', '--uts', '--propagation', 'slave', '--',
@@ -179,7 +196,7 @@ class Dockerd:
         namespaces (once it runs).
         """
         return ['nsenter', '--target', str(self.process.pid), '--mount',
-                '--uts', '--']
+                '--uts', '--net', '--']
 
     def client(self):
         return docker.APIClient(base_url=self.url)
@@ -212,8 +229,10 @@ class Dockerd:
         engine is stopped: its bridge.  Returns the problems met.
         """
         progress = progress or (lambda message: None)
-        name = record['bridge']
-        with IPRoute() as ipr:
+        name, namespace = record['bridge'], record.get('netns')
+        if namespace and not os.path.exists('/run/netns/' + namespace):
+            return []  # it went with its namespace
+        with _netlink(namespace) as ipr:
             links = ipr.link_lookup(ifname=name)
             if not links:
                 return []

@@ -111,6 +111,8 @@ UMOCKDEV_PRELOAD = 'libumockdev-preload.so.0'
 #: route_localnet.
 _LOCALNET_USERS = {}
 _LOCALNET_LOCK = threading.Lock()
+#: (table, hook) of the chains an edge host makes in the root namespace.
+CHAINS = (('nat', 'PREROUTING'), ('filter', 'INPUT'), ('nat', 'INPUT'))
 
 
 #: A step of an edge host or hub failed; says what to look at.
@@ -118,6 +120,10 @@ EdgeFailed = netns.Failed
 _run = netns.run
 _links = netns.links
 _kill = netns.kill
+
+
+def _chain_name(tag, hook):
+    return 'edge-%s-%s' % (tag, hook[:3].lower())
 
 
 def _sysctl_path(interface, key):
@@ -281,18 +287,33 @@ class HubAgent:
         in Neutron keep theirs across an agent's restart, not across
         this); returns the problems met.
         """
-        errors = []
         if self.process is not None:
             self.process.stop()
+        return HubAgent.teardown(self.record)
+
+    @property
+    def record(self):
+        """Where its hubs are known once it stopped, for ``teardown``."""
+        return {'state_dir': self.state_dir, 'ns': self._ns}
+
+    @staticmethod
+    def teardown(record, progress=None):
+        """Remove the interfaces (and relay) a stopped agent left, from
+        ``record``; returns the problems met.
+        """
+        progress = progress or (lambda message: None)
+        errors = []
+        state_dir, namespace = record['state_dir'], record['ns']
         hubs = []
-        if os.path.isdir(self.state_dir):
-            hubs = [n[:-4] for n in os.listdir(self.state_dir)
+        if os.path.isdir(state_dir):
+            hubs = [n[:-4] for n in os.listdir(state_dir)
                     if n.endswith('.key')]
-        ns = ['-n', self._ns] if self._ns else []
+        ns = ['-n', namespace] if namespace else []
         for hub_id in hubs:
             device = naming.wireguard_device(hub_id)
             _kill([pid for pid in _wireguard_go(device)])
-            if device in _links(self._ns):
+            if device in _links(namespace):
+                progress('removing the hub interface %s' % device)
                 result = _run(['ip'] + ns + ['link', 'del', device],
                               check=False)
                 if result.returncode:
@@ -302,7 +323,7 @@ class HubAgent:
                 os.unlink(os.path.join(SOCKET_DIR, device + '.sock'))
             except FileNotFoundError:
                 pass
-        if self._ns is None:
+        if namespace is None:
             # The overlay's relay is the agent's too; in a namespace of
             # its own it goes with the namespace.
             try:
@@ -343,10 +364,19 @@ class EdgeHost:
     127.0.0.1:port (at most 15); ``user``: the Keystone user whose
     project owns the channel (each edge host of one project needs its
     own ``channel`` name: the SDK finds its channel by name).
+    ``tenant_channel``: the name of a second channel, on the channel
+    subnet ``tenant_subnet`` (name, ID or CIDR), that carries the
+    tenant overlay (ML2 ``edge_bridge``); None: the control channel
+    alone.  ``loopback_peers``: those of ``tunnelled``'s ports whose
+    service admits clients by their address and knows only 127.0.0.1
+    (MariaDB's ``root@127.0.0.1``): there the edge host's connections
+    come from 127.0.0.1 (SNAT), as those of the cloud's own services.
     """
 
     def __init__(self, name, workdir, logs, keystone, channel_api, hub,
-                 tunnelled, user='demo', channel='control'):
+                 tunnelled, user='demo', channel='control',
+                 tenant_channel=None, tenant_subnet=None,
+                 loopback_peers=()):
         if len(tunnelled) > 15:
             raise ValueError('at most 15 tunnelled ports (iptables '
                              'multiport), not %d' % len(tunnelled))
@@ -355,8 +385,13 @@ class EdgeHost:
         self.channel_api = channel_api
         self.hub = hub
         self.tunnelled = dict(tunnelled)
+        self.loopback_peers = sorted(set(loopback_peers))
         self.user = user
         self.channel_name = channel
+        self.tenant_channel_name = tenant_channel
+        self.tenant_subnet = tenant_subnet
+        #: The tenant channel (the API's representation), once up.
+        self.tenant_channel = None
         self.tag = uuid.uuid4().hex[:8]
         self.netns = netns.Namespace('edge-%s-%s' % (name, self.tag))
         self.ns = self.netns.name
@@ -374,7 +409,6 @@ class EdgeHost:
         self.channel_ip = self.hub_ip = self.hub_device = None
         self.ifname = DEVICE_PREFIX + channel
         self._holder = None
-        self._chains = []
         self._nat = self._filter = None
         self._localnet = None
         #: The umockdev testbed keeper and the nodes of the plugged kit.
@@ -385,6 +419,12 @@ class EdgeHost:
         self._cyborg = None
         #: Seconds: "edge-sdk up"; then the tunnel's rules.
         self.timings = {}
+
+    @property
+    def channel_names(self):
+        """The SDK's channels, the control channel first."""
+        return [self.channel_name] + ([self.tenant_channel_name]
+                                      if self.tenant_channel_name else [])
 
     # -- life cycle ---------------------------------------------------------
 
@@ -472,10 +512,8 @@ class EdgeHost:
         filt.append('-i', self.veth, '-j', 'DROP')
 
     def _chain(self, table, hook):
-        chain = Chain(table, 'edge-%s-%s' % (self.tag, hook[:3].lower()),
-                      hook)
-        # Recorded first: a half-made chain is removed too.
-        self._chains.append(chain)
+        # Named by the tag alone: ``record`` knows it before it exists.
+        chain = Chain(table, _chain_name(self.tag, hook), hook)
         chain.create()
         return chain
 
@@ -502,6 +540,12 @@ class EdgeHost:
                          '-d', self.hub_ip, '-p', 'tcp', '-m', 'multiport',
                          '--dports', ports, '-j', 'DNAT',
                          '--to-destination', '127.0.0.1')
+        if self.loopback_peers:
+            self._chain('nat', 'INPUT').append(
+                '-s', self.channel_ip, '-d', '127.0.0.1', '-p', 'tcp', '-m',
+                'multiport', '--dports', ','.join(
+                    str(p) for p in self.loopback_peers),
+                '-j', 'SNAT', '--to-source', '127.0.0.1')
         filt = self._filter
         filt.append('-i', self.hub_device, '-s', self.channel_ip, '-m',
                     'conntrack', '--ctstate', 'DNAT,ESTABLISHED,RELATED',
@@ -559,15 +603,21 @@ class EdgeHost:
         conf = configparser.ConfigParser(interpolation=None)
         # The device's name is its channels' host (their ports'
         # device_id), which the tenant overlay binds by.
-        conf['edge_sdk'] = {'channels': self.channel_name,
+        conf['edge_sdk'] = {'channels': ','.join(self.channel_names),
                             'device_name': self.name,
                             'persistent_keepalive': '1',
                             'poll_interval': '1'}
+        if self.tenant_channel_name:
+            conf['edge_sdk']['channel_subnets'] = '%s:%s' % (
+                self.tenant_channel_name, self.tenant_subnet)
         with open(self.sdk_conf, 'w') as f:
             conf.write(f)
         self.sdk('up')
         status = json.loads(self.sdk('status', '--json').stdout)
         self.channel = status[self.channel_name]['channel']
+        if self.tenant_channel_name:
+            self.tenant_channel = status[self.tenant_channel_name][
+                'channel']
         self.channel_ip = self.channel['properties']['ip']
         peer = self.channel['peers'][0]
         self.hub_ip = peer['properties']['ip']
@@ -607,9 +657,7 @@ class EdgeHost:
                    UMOCKDEV_DIR=root)
         # Cyborg's own agent process, entered into the edge host.
         agent = cyborg._agent_process(self.name, cdi_dir, env)
-        agent.argv = ['nsenter', '-t', str(self._holder.pid), '-m', '-n',
-                      '--'] + agent.argv
-        agent.name += ' in %s' % self.ns
+        self.enter(agent)
         cyborg.agents[self.name] = self.cyborg_agent = agent
         self._cyborg = cyborg
         agent.start()
@@ -650,17 +698,36 @@ class EdgeHost:
             return self.netns.run(argv, check=check, env=env,
                                   timeout=timeout)
         env = dict(env if env is not None else os.environ, **netns.WG_ENV)
-        return _run(['nsenter', '-t', str(self._holder.pid), '-m', '-n',
-                     '--'] + list(argv), check=check, env=env,
+        return _run(self.prefix() + list(argv), check=check, env=env,
                     timeout=timeout)
+
+    def prefix(self):
+        """The command prefix that runs a program in the edge host: its
+        network namespace, and the mount namespace of its
+        /run/wireguard (once ``start`` made it).
+        """
+        return ['nsenter', '-t', str(self._holder.pid), '-m', '-n', '--']
+
+    def service_prefix(self):
+        """The command prefix of the edge host's services: its network
+        namespace alone (the mount namespace of ``prefix`` has a sysfs
+        of its own, without the cgroup hierarchy dockerd needs).
+        """
+        return ['nsenter', '--net=%s' % self.ns_path, '--']
+
+    def enter(self, process):
+        """Have ``process`` (an ``aio.service.Process``, not started)
+        run in the edge host as its services do; returns it.
+        """
+        process.argv = self.service_prefix() + process.argv
+        process.name += ' in %s' % self.ns
+        return process
 
     def popen(self, argv, **kw):
         """``subprocess.Popen`` of ``argv`` in the edge host; ``stop()``
         ends it with everything else in the namespace.
         """
-        return subprocess.Popen(
-            ['nsenter', '-t', str(self._holder.pid), '-m', '-n', '--'] +
-            list(argv), **kw)
+        return subprocess.Popen(self.prefix() + list(argv), **kw)
 
     def call(self, fn, *args, **kw):
         """``fn(*args, **kw)`` in a thread inside the edge host's network
@@ -690,20 +757,24 @@ class EdgeHost:
         if self.dir is None or not os.path.exists(self.sdk_conf):
             return  # the SDK never ran
         client = self.channel_api.client(self.user)
-        if self.channel is not None:
-            ids = [self.channel['uuid']]
+        known = [c for c in (self.channel, self.tenant_channel) if c]
+        if len(known) == len(self.channel_names):
+            ids = [c['uuid'] for c in known]
         else:
             resp = client.get('/channels')
             if resp.status_code != 200:
                 raise EdgeFailed('listing answered %d' % resp.status_code)
+            # The SDK names them DEVICE-CHANNEL.
+            names = set(self.channel_names) | {
+                '%s-%s' % (self.name, n) for n in self.channel_names}
             ids = [c['uuid'] for c in resp.json()['channels']
-                   if c['name'] == self.channel_name]
+                   if c['name'] in names]
         for channel_id in ids:
             resp = client.delete('/channels/%s' % channel_id)
             if resp.status_code not in (204, 404):
                 raise EdgeFailed('DELETE /channels/%s answered %d'
                                  % (channel_id, resp.status_code))
-        self.channel = None
+        self.channel = self.tenant_channel = None
 
     def stop(self):
         """Remove everything ``start`` made: the channel (through the
@@ -729,19 +800,41 @@ class EdgeHost:
             for stream in (self._holder.stdout, self._holder.stderr):
                 stream.close()
             self._holder = None
-        for chain in reversed(self._chains):
-            try:
-                chain.remove()
-            except EdgeFailed as e:
-                errors.append(str(e))
-        self._chains = []
         self._nat = self._filter = None
         self._unset_localnet()
-        errors.extend(self.netns.remove())
-        if self.veth in _links():
-            result = _run(['ip', 'link', 'del', self.veth], check=False)
+        return errors + EdgeHost.teardown(self.record)
+
+    @property
+    def record(self):
+        """What the edge host makes on the machine (known before
+        ``start``), for ``teardown``.
+        """
+        return {'name': self.name, 'ns': self.ns, 'veth': self.veth,
+                'chains': [[table, _chain_name(self.tag, hook), hook]
+                           for table, hook in CHAINS]}
+
+    @staticmethod
+    def teardown(record, progress=None):
+        """Remove what ``record`` names: the namespace with every process
+        in it, the underlay, the chains; for an edge host whose process
+        is gone (``stop`` does the rest).  Its channels go with Neutron's
+        database.  Returns the problems met.
+        """
+        progress = progress or (lambda message: None)
+        errors = []
+        if os.path.exists(os.path.join(netns.NETNS_DIR, record['ns'])):
+            progress('removing the edge host %s (namespace %s)'
+                     % (record['name'], record['ns']))
+        errors.extend(netns.Namespace(record['ns']).remove())
+        if record['veth'] in _links():
+            result = _run(['ip', 'link', 'del', record['veth']], check=False)
             if result.returncode:
-                errors.append('underlay %s: %s' % (self.veth,
+                errors.append('underlay %s: %s' % (record['veth'],
                                                    result.stderr.strip()))
+        for table, name, hook in reversed(record['chains']):
+            try:
+                Chain(table, name, hook).remove()
+            except EdgeFailed as e:
+                errors.append(str(e))
         return errors
 
