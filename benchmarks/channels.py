@@ -60,7 +60,16 @@ forwarders that listen on 127.0.0.1 inside its namespace.
    handshake and its byte counters (a peer removed and set again would
    start from zero), and the devices that carry traffic still ping.
 
-3. **Through the tunnel against the same path without it.**  TCP
+3. **Hub agent restart -> devices back.**  ``--restarts`` times, the
+   hub agent is killed (SIGKILL) and its hub's interface deleted (as
+   after a reboot, or wireguard-go killed), then the agent is started
+   again; timed from its start until every device that carries traffic
+   (they ping meanwhile) pings the hub again.  Before each kill the run
+   waits until the agent has kept the devices' endpoints (its
+   ``[hub] endpoint_record_interval`` is 1 s here).  p50 against the
+   p50 of item 1's total (a new channel's first ping), as a ratio.
+
+4. **Through the tunnel against the same path without it.**  TCP
    throughput (a small Python sender and receiver: no iperf3 on this
    machine) and ping round trips, from the first device to the hub: to
    the hub's underlay address (veth and bridge only) and to its
@@ -77,7 +86,8 @@ figures include it.  Needs root, MariaDB and RabbitMQ
 (tools/start-services), ``wg``, ``wireguard-go`` and ``ping``::
 
     .venv/bin/python -m benchmarks.channels [--channels 20]
-        [--spokes 500] [--adds 5] [--seconds 5] [--rounds 3]
+        [--spokes 500] [--adds 5] [--restarts 5] [--seconds 5]
+        [--rounds 3]
 """
 
 import argparse
@@ -110,6 +120,7 @@ from edge_channels import naming
 CHANNELS = 20
 SPOKES = 500
 ADDS = 5
+RESTARTS = 5
 SECONDS = 5.0
 ROUNDS = 3
 #: Goal of the issue for channel create -> first ping, p95.
@@ -288,14 +299,27 @@ class HubAgent(edge.HubAgent):
             host=HUB_HOST, port_range=PORT_RANGE, endpoint=UNDERLAY_HUB,
             namespace=lab.hub_ns,
             # Changes come from notifications only.
-            options={'resync_interval': '3600'})
+            options={'resync_interval': '3600',
+                     'endpoint_record_interval': '1'})
         self.lab = lab
 
-    def start(self):
-        """Start; returns once its first full re-sync is done."""
+    def start(self, wait=True):
+        """Start; with ``wait``, return once its first full re-sync is
+        done.
+        """
         before = self.resyncs()
         super().start(wait=False)
-        self.wait_synced(before, 120)
+        if wait:
+            self.wait_synced(before, 120)
+
+    def kept_endpoints(self, hub_id):
+        """The devices' endpoints it keeps for the hub ({key: ip:port})."""
+        try:
+            with open(os.path.join(self.state_dir,
+                                   hub_id + '.endpoints')) as f:
+                return json.load(f)
+        except (OSError, ValueError):
+            return {}
 
     def lines(self, text=None):
         """[(epoch, message)] of its log (those holding ``text``)."""
@@ -425,6 +449,7 @@ def device_worker():
                       'channel': channel['uuid'], 'hub': hub['uuid'],
                       'hub_ip': hub['properties']['ip'],
                       'ip': channel['properties']['ip'],
+                      'public_key': public_key,
                       'ifname': tunnel.ifname}), flush=True)
     return 0
 
@@ -506,6 +531,34 @@ class Bench:
 
     # -- item 3 ---------------------------------------------------------
 
+    def restarts(self, hub_id, count):
+        """Seconds from each restart of the hub agent (SIGKILL, its
+        hub's interface deleted) until the devices ping again.
+        """
+        device = naming.wireguard_device(hub_id)
+        traffic = self._traffic()
+        found = []
+        for _n in range(count):
+            _wait("the devices' endpoints kept", lambda: {
+                d['public_key'] for d in traffic} <= set(
+                    self.agent.kept_endpoints(hub_id)))
+            self.agent.kill()
+            self.lab.hub_ns.run(['ip', 'link', 'del', device])
+            before = self.agent.resyncs()
+            mark = time.monotonic()
+            self.agent.start(wait=False)
+            _wait('pings after the restart', lambda: all(
+                pings(d['ns'], d['hub_ip']) for d in traffic))
+            found.append(time.monotonic() - mark)
+            self.agent.wait_synced(before, 120)
+        return found
+
+    def _traffic(self):
+        """The devices that carry traffic while the hub changes."""
+        return self.made[1:1 + TRAFFIC] or self.made[:1]
+
+    # -- item 4 ---------------------------------------------------------
+
     def path_figures(self, seconds, rounds):
         """Throughput (Mbit/s) and ping RTTs (ms) from the first device
         to the hub, plain and through the tunnel, interleaved.
@@ -542,7 +595,7 @@ class Bench:
         device = naming.wireguard_device(hub_id)
         hub = self.neutron.get('/ports/%s' % hub_id).json()['port']
         have = len(hub_peer_keys(self.lab.hub_ns, device))
-        traffic = self.made[1:1 + TRAFFIC] or self.made[:1]
+        traffic = self._traffic()
         result = {'spokes': total, 'devices_with_traffic': len(traffic)}
         # Neutron's default quota is 500 ports a project: a hub of 500
         # spokes needs more, as an operator would grant.
@@ -647,12 +700,13 @@ def _p(values, p):
         reporting.percentile(values, p)
 
 
-def summarise(rows, first_total, spokes, paths, loads):
+def summarise(rows, first_total, spokes, paths, restarts, loads):
     """The figures as one JSON-able dict."""
     channels = {phase: {'p50_s': _p([r[phase] for r in rows], 50),
                         'p95_s': _p([r[phase] for r in rows], 95)}
                 for phase in rows[0]}
     total = channels['total: POST -> first ping reply']
+    restart_p50 = _p(restarts, 50)
     adds = spokes['adds']
     one = _p([a['agent sync (its own time, s)'] for a in adds], 50)
     one_seen = _p([a['create -> peer on hub (s)'] for a in adds], 50)
@@ -670,6 +724,10 @@ def summarise(rows, first_total, spokes, paths, loads):
                 one_seen / full['agent start -> all peers on hub (s)']),
             rewritten_peers=sum(a['peers before'] - a['peers untouched']
                                 for a in adds)),
+        'restart': {'count': len(restarts), 'runs_s': restarts,
+                    'agent start -> devices ping again p50_s': restart_p50,
+                    'ratio_to_new_channel_first_ping_p50':
+                        restart_p50 / total['p50_s']},
         'paths': {},
     }
     for path, f in paths.items():
@@ -727,7 +785,14 @@ def report(figures, seconds, rounds):
               h['ratio_one_to_full_agent'], h['ratio_one_to_full_seen'],
               h['rewritten_peers'],
               full['agent start -> devices ping again (s)']))
-    print('3. device -> hub, plain veth+bridge vs the same through the '
+    r = figures['restart']
+    print('3. hub agent SIGKILLed with its interface gone, started again, '
+          '%d times: devices ping again %.3f s after the start (p50; '
+          'runs %s); ratio to a new channel\'s first ping (p50) %.2f' % (
+              r['count'], r['agent start -> devices ping again p50_s'],
+              ', '.join('%.2f' % t for t in r['runs_s']),
+              r['ratio_to_new_channel_first_ping_p50']))
+    print('4. device -> hub, plain veth+bridge vs the same through the '
           'tunnel; %d rounds, TCP %.0f s each, 50 pings each:'
           % (rounds, seconds))
     print('  %-10s %12s %12s %12s' % ('', 'Mbit/s', 'RTT p50 ms',
@@ -776,6 +841,7 @@ def run(args):
         loads = [load()]
         rows, first_total, hub_id = bench.channels(args.channels)
         paths = bench.path_figures(args.seconds, args.rounds)
+        restarts = bench.restarts(hub_id, args.restarts)
         spokes = bench.many_spokes(hub_id, args.spokes, args.adds)
         loads.append(load())
         ok = True
@@ -787,7 +853,7 @@ def run(args):
     if errors:
         print('clean-up failed: %s' % '; '.join(errors), file=sys.stderr)
         return None
-    return summarise(rows, first_total, spokes, paths, loads)
+    return summarise(rows, first_total, spokes, paths, restarts, loads)
 
 
 def main(argv=None):
@@ -803,15 +869,18 @@ def main(argv=None):
                         help='spokes of the hub in item 2')
     parser.add_argument('--adds', type=int, default=ADDS,
                         help='single spokes added to it, one at a time')
+    parser.add_argument('--restarts', type=int, default=RESTARTS,
+                        help='hub agent restarts (SIGKILL, interface '
+                             'deleted) timed until the devices ping again')
     parser.add_argument('--seconds', type=float, default=SECONDS,
                         help='seconds of each TCP throughput run')
     parser.add_argument('--rounds', type=int, default=ROUNDS,
                         help='throughput and ping rounds per path')
     args = parser.parse_args(argv)
     if args.channels < 1 or args.adds < 1 or args.rounds < 1 or \
-            args.seconds <= 0:
-        parser.error('--channels, --adds and --rounds must be at least 1, '
-                     '--seconds more than 0')
+            args.restarts < 1 or args.seconds <= 0:
+        parser.error('--channels, --adds, --restarts and --rounds must be '
+                     'at least 1, --seconds more than 0')
     if args.spokes <= args.channels + 1:
         parser.error('--spokes must be more than --channels + 1 (the '
                      "devices' own spokes are among them)")

@@ -13,13 +13,14 @@
 """benchmarks/channels.py runs on the real services and says what it
 measured.
 
-Tiny sizes (2 channels, a hub of 20 spokes, 2 single adds, 1 s of TCP
-per path): the command succeeds, prints the table and a JSON line with
-every figure, the one-spoke changes touch no other peer (two
-operations each, every peer before untouched, the devices still ping)
-and the whole configuration is more operations; the ratios are
-positive numbers; no namespace, WireGuard control socket or work
-directory is left.  No timings are asserted.
+Tiny sizes (2 channels, a hub of 20 spokes, 2 single adds, 2 hub agent
+restarts, 1 s of TCP per path): the command succeeds, prints the table
+and a JSON line with every figure, the one-spoke changes touch no other
+peer (two operations each, every peer before untouched, the devices
+still ping) and the whole configuration is more operations; the devices
+are back after each restart; the ratios are positive numbers; no
+namespace, WireGuard control socket or work directory is left.  No
+timings are asserted.
 """
 
 import contextlib
@@ -67,7 +68,8 @@ class ChannelsBenchmarkCommandTest(oslo_base.BaseTestCase):
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
             status = bench.main(['--channels', '2', '--spokes', '20',
-                                 '--adds', '2', '--seconds', '1',
+                                 '--adds', '2', '--restarts', '2',
+                                 '--seconds', '1',
                                  '--rounds', '1'])
         text = out.getvalue()
         self.assertEqual(0, status, text)
@@ -102,6 +104,13 @@ class ChannelsBenchmarkCommandTest(oslo_base.BaseTestCase):
         self.assertGreaterEqual(hub['full']['operations'], 2 * 20)
         for ratio in ('ratio_one_to_full_agent', 'ratio_one_to_full_seen'):
             self.assertTrue(_positive(hub[ratio]), hub)
+
+        restart = figures['restart']
+        self.assertEqual(2, restart['count'])
+        self.assertEqual(2, len(restart['runs_s']))
+        self.assertTrue(_positive(
+            restart['ratio_to_new_channel_first_ping_p50']), restart)
+        self.assertIn('hub agent SIGKILLed', text)
 
         paths = figures['paths']
         for path in ('plain', 'tunnel'):
