@@ -12,16 +12,21 @@
 
 """Options of edge_enroll, one module per group (declarations only).
 
-``register_opts(conf)`` registers every group the API and dbsync read;
+``register_opts(conf)`` registers every group the API and dbsync read
+(the worker's own service groups are its business);
 ``edge_enroll.conf.opts.list_opts`` lists them for the sample.
 """
 
 from edge_enroll.conf import api
 from edge_enroll.conf import database
 from edge_enroll.conf import default
+from edge_enroll.conf import worker
 
 
 def register_opts(conf):
     default.register_opts(conf)
     api.register_opts(conf)
     database.register_opts(conf)
+    # [worker] enabled_worker_types: the API composes the hardware
+    # types' schemas from those workers' fields.
+    worker.register_opts(conf)

@@ -11,14 +11,20 @@
 # under the License.
 
 """Entry point ``oslo.config.opts`` ``edge_enroll``: every group of
-edge_enroll for the sample configuration.  oslo.db, oslo.messaging,
+edge_enroll for the sample configuration (the API's, the worker's and
+its workers' service groups).  oslo.db, oslo.messaging,
 keystonemiddleware, oslo.log and oslo.policy list their own.
 """
 
 from edge_enroll.conf import api
+from edge_enroll.conf import channel
+from edge_enroll.conf import credentials
 from edge_enroll.conf import default
+from edge_enroll.conf import worker
 
 
 def list_opts():
-    return [('DEFAULT', default.list_opts()),
-            (api.GROUP, api.list_opts())]
+    return ([('DEFAULT', default.list_opts()),
+             (api.GROUP, api.list_opts())] +
+            worker.list_opts() + channel.list_opts() +
+            credentials.list_opts())

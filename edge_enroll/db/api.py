@@ -295,6 +295,21 @@ def worker_task_mark_pending(context, hardware_uuid):
             {'requeue': True}, synchronize_session=False)
 
 
+def worker_task_reveal(context, uuid, state_details, keys):
+    """Remove ``keys`` from the STEADY task's ``state_details`` (as
+    the caller read them) and record ``secret_revealed``; True if this
+    caller did it: a task that ran or was revealed since is left alone.
+    """
+    task = models.WorkerTask
+    remaining = {k: v for k, v in state_details.items() if k not in keys}
+    remaining['secret_revealed'] = True
+    with _writer(context) as session:
+        return bool(session.query(task).filter(
+            task.uuid == uuid, task.state == STEADY,
+            task.state_details == state_details).update(
+            {'state_details': remaining}, synchronize_session=False))
+
+
 def worker_task_release_claims(context, host):
     """IN_PROGRESS tasks of ``host`` (a worker that restarted) ->
     PENDING; returns how many.

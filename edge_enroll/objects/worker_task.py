@@ -123,6 +123,21 @@ class WorkerTask(base.EdgeEnrollObject):
         """
         return db_api.worker_task_release_claims(context, host)
 
+    def reveal_once(self, keys):
+        """``{key: value}`` of the one-time ``keys`` of a STEADY task's
+        state details (a secret the owner sees once), removed from the
+        database as they are returned; {} if the task is not STEADY or
+        another reader got them first.
+        """
+        if self.state != WorkerState.STEADY:
+            return {}
+        values = {k: self.state_details[k] for k in keys
+                  if k in self.state_details}
+        if not values or not db_api.worker_task_reveal(
+                self._context, self.uuid, self.state_details, keys):
+            return {}
+        return values
+
     def finish(self, state, state_details, not_before=None, attempts=0):
         """End this IN_PROGRESS task in ``state`` (STEADY, PENDING to be
         retried at ``not_before``, ERROR) with ``state_details``;

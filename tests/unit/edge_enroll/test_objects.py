@@ -176,6 +176,21 @@ class ObjectsTest(testtools.TestCase):
         [task] = objects.WorkerTask.claim_due(self.ctx, 'w2', 1)
         self.assertEqual('w2', task.claimed_by)
 
+    def test_a_one_time_secret_is_revealed_once(self):
+        hw = self._hardware()
+        self._tasks(hw, ('credentials',))
+        [task] = objects.WorkerTask.claim_due(self.ctx, 'w1', 1)
+        self.assertEqual({}, task.reveal_once(['secret']))
+        task.finish(WorkerState.STEADY, {'secret': 's3', 'id': 'c1'})
+        [reader1] = objects.WorkerTask.list_for_hardware(self.ctx, hw.uuid)
+        [reader2] = objects.WorkerTask.list_for_hardware(self.ctx, hw.uuid)
+        self.assertEqual({'secret': 's3'}, reader1.reveal_once(['secret']))
+        # Read before the reveal, too late to get it.
+        self.assertEqual({}, reader2.reveal_once(['secret']))
+        [task] = objects.WorkerTask.list_for_hardware(self.ctx, hw.uuid)
+        self.assertEqual({'id': 'c1', 'secret_revealed': True},
+                         task.state_details)
+
 
 class MariaDBObjectsTest(ObjectsTest):
     KIND = 'mariadb'
