@@ -56,8 +56,8 @@ class UnknownHardwareType(Invalid):
 
 class InvalidPatch(Invalid):
     _msg_fmt = ('Invalid JSON-Patch: %(reason)s. Send a list of RFC 6902 '
-                'operations (add, replace, remove) on /name or '
-                '/properties/<field>.')
+                'operations (add, replace, remove) on /name, '
+                '/properties/<field> or /availability.')
 
 
 class ReadOnlyField(Invalid):
@@ -94,6 +94,12 @@ class HardwareNotFound(NotFound):
 
 class WorkerTaskNotFound(NotFound):
     _msg_fmt = 'Worker task %(uuid)s was not found.'
+
+
+class WindowNotFound(NotFound):
+    _msg_fmt = ('Availability window %(uuid)s is not one of this '
+                'hardware\'s; list them with "openstack hardware '
+                'availability list <hardware>".')
 
 
 class PathNotFound(NotFound):

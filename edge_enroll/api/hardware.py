@@ -178,9 +178,19 @@ class HardwareAPI:
     def update(self, context, ident, patch):
         hw = self._find(context, ident, 'hardware:update')
         hw_type = schema.hardware_type(hw.hardware_type, self.types)
-        hw.name, hw.properties = schema.apply_patch(
-            hw_type, hw.name, hw.properties, patch)
-        hw.save()
+        hw_ops, window_ops = schema.split_patch(patch)
+        # Everything is checked before anything is written.
+        windows = None
+        if window_ops:
+            windows = schema.parse_windows(window_ops, {
+                w.uuid: w for w in objects.AvailabilityWindow
+                .list_for_hardware(context, hw.uuid)})
+        if hw_ops:
+            hw.name, hw.properties = schema.apply_patch(
+                hw_type, hw.name, hw.properties, hw_ops)
+            hw.save()
+        if windows:
+            objects.AvailabilityWindow.apply(context, hw.uuid, *windows)
         self._wake(context, hw)
         return self._show(context, hw)
 

@@ -25,6 +25,7 @@ import re
 
 import jsonpatch
 import jsonpointer
+from oslo_utils import timeutils
 
 from edge_enroll import exception
 from edge_enroll import hardware_types
@@ -35,6 +36,12 @@ PATCH_OPS = frozenset(('add', 'replace', 'remove'))
 PATCH_KEYS = frozenset(('op', 'path', 'value'))
 #: What a PATCH may touch.
 PATCH_PATH = re.compile(r'^/(name|properties(/[^/]+)*)$')
+#: Availability windows, as python-doniclient changes them: add
+#: ``/availability/-``, replace ``/availability/<uuid>/start|end``,
+#: remove ``/availability/<uuid>``.
+WINDOW_PATH = re.compile(r'^/availability(/(?P<uuid>-|[0-9a-fA-F-]{36})'
+                         r'(/(?P<field>start|end))?)?$')
+WINDOW_KEYS = frozenset(('start', 'end'))
 
 
 def parse_create(body, types):
@@ -71,10 +78,23 @@ def hardware_type(name, types):
     return types[name]
 
 
-def _check_ops(patch):
+def split_patch(patch):
+    """``(hardware operations, availability operations)`` of a PATCH
+    body, each operation's shape checked.
+    """
     if not isinstance(patch, list) or not patch:
         raise exception.InvalidPatch(reason='the body must be a non-empty '
                                             'list of operations')
+    for op in patch:
+        if not isinstance(op, dict):
+            raise exception.InvalidPatch(reason='an operation is not an '
+                                                'object')
+    windows = [op for op in patch if isinstance(op.get('path'), str) and
+               op['path'].startswith('/availability')]
+    return [op for op in patch if op not in windows], windows
+
+
+def _check_ops(patch, paths=PATCH_PATH):
     for op in patch:
         if not isinstance(op, dict):
             raise exception.InvalidPatch(reason='an operation is not an '
@@ -87,7 +107,7 @@ def _check_ops(patch):
             raise exception.InvalidPatch(reason='op %s is not one of %s' % (
                 exception.quote(op.get('op')), ', '.join(sorted(PATCH_OPS))))
         path = op.get('path')
-        if not isinstance(path, str) or not PATCH_PATH.match(path):
+        if not isinstance(path, str) or not paths.match(path):
             raise exception.InvalidPatch(
                 reason='path %s cannot be changed' % exception.quote(path))
         if op['op'] != 'remove' and 'value' not in op:
@@ -97,6 +117,9 @@ def _check_ops(patch):
 
 def apply_patch(hw_type, name, properties, patch):
     """``(name, properties)`` after ``patch``, both checked again."""
+    if not isinstance(patch, list) or not patch:
+        raise exception.InvalidPatch(reason='the body must be a non-empty '
+                                            'list of operations')
     _check_ops(patch)
     # The doniclient sends "value" with "remove"; RFC 6902 ignores it.
     ops = [{k: v for k, v in op.items()
@@ -115,3 +138,63 @@ def apply_patch(hw_type, name, properties, patch):
         raise exception.Invalid(reason='properties must stay a JSON object')
     hw_type.validate(result['properties'], old=properties)
     return result['name'], result['properties']
+
+
+def _time(value, what):
+    try:
+        return timeutils.normalize_time(timeutils.parse_isotime(value))
+    except (TypeError, ValueError, AttributeError):
+        raise exception.InvalidPatch(
+            reason='%s %s is not an ISO 8601 date and time' % (
+                what, exception.quote(value)))
+
+
+def _window(value):
+    if not isinstance(value, dict) or set(value) != WINDOW_KEYS:
+        raise exception.InvalidPatch(reason='a window is {"start": ..., '
+                                            '"end": ...}')
+    return {key: _time(value[key], key) for key in WINDOW_KEYS}
+
+
+def parse_windows(patch, windows):
+    """``(creates, updates, deletes)`` of the availability operations
+    ``patch``; ``windows``: the hardware's, by UUID.  Every window must
+    end after it starts.
+    """
+    _check_ops(patch, WINDOW_PATH)
+    creates, updates, deletes = [], {}, []
+    for op in patch:
+        match = WINDOW_PATH.match(op['path'])
+        uuid, field = match.group('uuid'), match.group('field')
+        if op['op'] == 'add' and uuid in (None, '-') and not field:
+            creates.append(_window(op['value']))
+        elif uuid in (None, '-'):
+            raise exception.InvalidPatch(reason='add a window at '
+                                                '/availability/-')
+        elif uuid not in windows:
+            raise exception.WindowNotFound(uuid=exception.quote(uuid))
+        elif op['op'] == 'remove' and not field:
+            deletes.append(uuid)
+        elif op['op'] == 'remove':
+            raise exception.InvalidPatch(reason='a window keeps its start '
+                                                'and end; remove the window')
+        elif field:
+            updates.setdefault(uuid, {})[field] = _time(op['value'], field)
+        else:
+            updates[uuid] = _window(op['value'])
+    for uuid, values in updates.items():
+        merged = dict(
+            {'start': windows[uuid].start, 'end': windows[uuid].end},
+            **values)
+        _check_order(merged)
+    for window in creates:
+        _check_order(window)
+    return creates, updates, deletes
+
+
+def _check_order(window):
+    start, end = (timeutils.normalize_time(window[k]) if window[k] else None
+                  for k in ('start', 'end'))
+    if start and end and end <= start:
+        raise exception.InvalidPatch(reason='a window must end after it '
+                                            'starts')

@@ -331,3 +331,28 @@ def availability_window_list(context, hardware_uuid):
             hardware_uuid=hardware_uuid).order_by(
             models.AvailabilityWindow.start,
             models.AvailabilityWindow.id).all()
+
+
+def availability_window_apply(context, hardware_uuid, creates, updates,
+                              deletes):
+    """In one transaction: new windows ``creates`` ([{start, end}]),
+    changes ``updates`` ({uuid: {start?, end?}}) and ``deletes`` (UUIDs)
+    of the hardware's windows.  Raises ``NotFound`` for a UUID that is
+    not one of them (nothing is changed then).
+    """
+    window = models.AvailabilityWindow
+    with _writer(context) as session:
+        for uuid, values in updates.items():
+            if not session.query(window).filter_by(
+                    hardware_uuid=hardware_uuid, uuid=uuid).update(
+                    dict(values, updated_at=timeutils.utcnow()),
+                    synchronize_session=False):
+                raise exception.WindowNotFound(uuid=exception.quote(uuid))
+        for uuid in deletes:
+            if not session.query(window).filter_by(
+                    hardware_uuid=hardware_uuid, uuid=uuid).delete(
+                    synchronize_session=False):
+                raise exception.WindowNotFound(uuid=exception.quote(uuid))
+        for values in creates:
+            session.add(window(uuid=uuidutils.generate_uuid(),
+                               hardware_uuid=hardware_uuid, **values))

@@ -37,3 +37,15 @@ class AvailabilityWindow(base.EdgeEnrollObject):
     def list_for_hardware(cls, context, hardware_uuid):
         return [cls._from_row(context, row) for row in
                 db_api.availability_window_list(context, hardware_uuid)]
+
+    @classmethod
+    def apply(cls, context, hardware_uuid, creates=(), updates=None,
+              deletes=()):
+        """Create, change and delete windows of the hardware at once
+        (datetimes aware or naive UTC).
+        """
+        def naive(values):
+            return {k: base.naive_utc(v) for k, v in values.items()}
+        db_api.availability_window_apply(
+            context, hardware_uuid, [naive(v) for v in creates],
+            {u: naive(v) for u, v in (updates or {}).items()}, deletes)

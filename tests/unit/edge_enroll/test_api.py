@@ -171,6 +171,40 @@ class AppTest(testtools.TestCase):
             status=200).json
         self.assertNotIn('channels', unset['properties'])
 
+    def test_availability_windows_as_the_client_changes_them(self):
+        hw = self.create()
+        path = '/v1/hardware/%s/' % hw['uuid']
+        window = {'start': '2026-12-03T10:00:00+00:00',
+                  'end': '2026-12-04T10:00:00+00:00'}
+        self.call('PATCH', path, [{'op': 'add', 'path': '/availability/-',
+                                   'value': window}], status=200)
+        [got] = self.call('GET', path + 'availability',
+                          status=200).json['availability']
+        self.assertEqual(('2026-12-03T10:00:00+00:00',
+                          '2026-12-04T10:00:00+00:00'),
+                         (got['start'], got['end']))
+        one = path.rstrip('/')
+        for patch, status, words in (
+                ([{'op': 'replace', 'path': '/availability/%s/end'
+                   % got['uuid'], 'value': '2026-12-01T00:00:00Z'}], 400,
+                 'end after it starts'),
+                ([{'op': 'replace', 'path': '/availability/%s/end'
+                   % got['uuid'], 'value': 'tomorrow'}], 400, 'ISO 8601'),
+                ([{'op': 'remove', 'path': '/availability/%s'
+                   % hw['uuid']}], 404, 'availability list')):
+            resp = self.call('PATCH', one, patch, status=status)
+            self.assertIn(words, resp.json['error'])
+        self.call('PATCH', one, [
+            {'op': 'replace', 'path': '/availability/%s/end' % got['uuid'],
+             'value': '2026-12-05T10:00:00Z'}], status=200)
+        [got] = self.call('GET', path + 'availability',
+                          status=200).json['availability']
+        self.assertEqual('2026-12-05T10:00:00+00:00', got['end'])
+        self.call('PATCH', one, [{'op': 'remove', 'path': '/availability/%s'
+                                  % got['uuid']}], status=200)
+        self.assertEqual([], self.call('GET', path + 'availability',
+                                       status=200).json['availability'])
+
     def test_create_refuses_bad_bodies_by_name(self):
         for body, words in (
                 ({'name': 'h', 'hardware_type': 'baremetal',
