@@ -16,6 +16,10 @@ See README.rst.  Exit status 0 means a container that a user ran with
 ``openstack appcontainer run --device-profile`` read a device that the
 real Cyborg discovered, reported and bound, and (without ``--keep``)
 that deleting it left no accelerator request and no allocation.
+
+With ``--edge`` the peripherals and the container are on an emulated
+edge host (``Cloud.add_edge_host``): a network namespace that reaches
+the cloud only through its WireGuard channels.
 """
 
 import argparse
@@ -35,6 +39,8 @@ from aio import zun as aio_zun
 CAMERA_PROFILE = 'aio-camera'
 #: The demo's container.
 CONTAINER = 'aio-demo'
+#: The emulated edge host of ``--edge``.
+EDGE_HOST = 'aio-edge'
 
 
 def _progress(message):
@@ -66,7 +72,7 @@ def _profiles(cloud, providers):
     return names
 
 
-def _report(cloud, providers, arqs, read, profile):
+def _report(cloud, host, providers, arqs, read, profile):
     print('\n=== Report')
     if cloud.backing:
         print('Emulated peripherals (udev records of real models; each '
@@ -80,7 +86,7 @@ def _report(cloud, providers, arqs, read, profile):
                      os.minor(st.st_rdev), backing,
                      ' (shared: this host has too few)'
                      if users[backing] > 1 else ''))
-    print('Peripherals in Placement (under provider %s):' % cloud.host)
+    print('Peripherals in Placement (under provider %s):' % host)
     for rp in providers:
         inventory = ', '.join('%s=%d' % (rc, inv['total'])
                               for rc, inv in rp['inventories'].items())
@@ -134,6 +140,49 @@ def _demo(cloud, peripherals):
     cloud.start(kit=kit)
     with cloud.step('Cyborg agent report to Placement'):
         providers = cloud.wait_for_providers(peripherals)
+    return _run_demo_container(cloud, cloud.first, providers)
+
+
+def _edge_demo(cloud):
+    """The demo on an emulated edge host with the edge kit; the cloud's
+    own host has no peripheral.
+    """
+    cloud.start()
+    kit = cloud.edge_kit(host=EDGE_HOST)
+    host = cloud.add_edge_host(EDGE_HOST, kit)
+    with cloud.step('Cyborg agent report to Placement, through the tunnel'):
+        providers = host.wait_for_providers(len(kit.devices))
+    _report_edge(cloud, cloud.edge_hosts[EDGE_HOST], host, providers)
+    return _run_demo_container(cloud, host, providers)
+
+
+def _report_edge(cloud, edge, host, providers):
+    print('\n=== Edge host %s' % edge.name)
+    print('Network namespace %s; its only link to the cloud is the '
+          'underlay %s (the cloud end is %s).'
+          % (edge.ns, edge.address, edge.veth))
+    print('Its services, in that namespace, reach the cloud at 127.0.0.1 '
+          'only through the control channel:')
+    for process in host.processes():
+        print('  pid %-7d %s' % (process.pid, process.name))
+    print('Tunnelled to the cloud: %s'
+          % ', '.join('%s %d' % item for item in sorted(
+              cloud.tunnelled().items())))
+    print('Its channels (wg show in the namespace; the cloud\'s end is '
+          'the hub agent\'s %s):' % edge.hub_device)
+    for line in edge.ns_run(['wg', 'show']).stdout.splitlines():
+        print('  ' + line)
+    print('Peripherals it reported through the tunnel (providers under '
+          '%s):' % host.name)
+    for rp in providers:
+        print('  %s: %s' % (rp['name'], ', '.join(sorted(
+            rp['inventories']))))
+
+
+def _run_demo_container(cloud, host, providers):
+    """Create the profiles, run the demo's container, report, delete it;
+    whether it read its device and left nothing.
+    """
     with cloud.step('device profiles (openstack accelerator device '
                     'profile create)'):
         profiles = _profiles(cloud, providers)
@@ -153,7 +202,7 @@ def _demo(cloud, peripherals):
              'state': a.get('state') or a.get('State'),
              'attach_handle_info': a.get('attach_handle_info') or
              a.get('Attach Handle Info')} for a in arqs]
-    _report(cloud, providers, arqs, read, profile)
+    _report(cloud, host.name, providers, arqs, read, profile)
     read_from = {node for node, data in aio_zun.parse_read(read).items()
                  if data}
     if cloud.emulated:
@@ -161,13 +210,20 @@ def _demo(cloud, peripherals):
         read_from &= {n for n, (c, _b) in cloud.backing.items()
                       if c == 'camera'}
     ok = container.status == 'Stopped' and bool(read_from)
+    # Its host is for the administrator's eyes.
+    ran_on = cloud.zun.client('admin').containers.get(ident).host
+    if ran_on != host.name:
+        print('aio: the container ran on %s, not on %s'
+              % (ran_on, host.name), file=sys.stderr)
+        ok = False
     if not ok:
         print('aio: the container is %s: %s' % (container.status,
                                                 container.status_reason),
               file=sys.stderr)
     # Also with --keep: the user's own containers get the devices.
     with cloud.step('container deleted, and nothing left'):
-        leaked = aio_zun.delete(demo, ident, [cloud.first.docker_url])
+        leaked = aio_zun.delete(demo, ident, [
+            h.docker_url for h in cloud.hosts.values()])
         arqs, allocations = leftovers(cloud, ident)
     if arqs or allocations or leaked:
         print('aio: the deleted container left accelerator requests %s, '
@@ -195,10 +251,17 @@ def main(argv=None):
         'Placement, Neutron, Cyborg with peripheral_driver and Zun, and a '
         'container that reads a device through it.')
     parser.add_argument('--db', choices=('sqlite', 'mariadb'),
-                        default='sqlite')
+                        help='the services\' databases (default: sqlite; '
+                        'mariadb with --edge)')
     parser.add_argument('--emulated', action='store_true',
                         help='use the emulated edge kit even if this host '
                         'has peripherals')
+    parser.add_argument('--edge', action='store_true',
+                        help='put the emulated edge kit and the container '
+                        'on an emulated edge host: a network namespace '
+                        'that reaches the cloud only through its '
+                        'WireGuard channels (implies --emulated; needs '
+                        'MariaDB)')
     parser.add_argument('--keep', action='store_true',
                         help='leave the cloud running, and write the '
                         'openstack CLI settings of its admin and demo '
@@ -214,15 +277,20 @@ def main(argv=None):
         for error in errors:
             print('aio: %s' % error, file=sys.stderr)
         return 1 if errors else 0
-    emulated = args.emulated
+    db = args.db or ('mariadb' if args.edge else 'sqlite')
+    if args.edge and db != 'mariadb':
+        parser.error('--edge needs --db mariadb: zun-compute on the edge '
+                     'host reaches its database through the tunnel')
+    emulated = args.emulated or args.edge
     peripherals = 0 if emulated else len(_real_peripherals())
     if not emulated and not peripherals:
         _progress('no peripherals on this host: using the emulated edge kit')
         emulated = True
-    cloud = cloud_mod.Cloud(workdir=args.workdir, db=args.db,
-                            emulated=emulated, progress=_progress)
+    cloud = cloud_mod.Cloud(workdir=args.workdir, db=db,
+                            emulated=emulated, progress=_progress,
+                            edge=args.edge)
     try:
-        ok = _demo(cloud, peripherals)
+        ok = _edge_demo(cloud) if args.edge else _demo(cloud, peripherals)
     except (service.ServiceFailed, RuntimeError) as e:
         print('aio: FAILED: %s' % e, file=sys.stderr)
         cloud.stop(remove_workdir=False)
