@@ -19,7 +19,9 @@ woken through oslo.messaging's in-memory transport (``fake://``).
 
 import base64
 import json
+import socket
 
+import fixtures
 import hypothesis
 import testtools
 import webob
@@ -275,6 +277,34 @@ class TaskTest(AppTest):
         self.call('POST', '/v1/hardware/%s/sync' % hw['uuid'], status=204)
         [task] = objects.WorkerTask.list_for_hardware(self.ctx, hw['uuid'])
         self.assertEqual('PENDING', task.state)
+
+
+class LostCastTest(AppTest):
+    """RabbitMQ cannot be reached (a closed port): every test of
+    AppTest passes all the same, and a task waits in the database for
+    the worker's poll.
+    """
+
+    def setUp(self):
+        super().setUp()
+        sock = socket.socket()
+        sock.bind(('127.0.0.1', 0))
+        port = sock.getsockname()[1]
+        sock.close()
+        self.conf.set_override('transport_url',
+                               'rabbit://guest:guest@127.0.0.1:%d/' % port)
+        self.conf.set_override('enabled_worker_types', ['tunelo'],
+                               group='worker')
+        self.logs = self.useFixture(fixtures.FakeLogger(
+            name='edge_enroll.rpcapi'))
+        self.app = app_mod.EnrollApp(
+            self.conf, hardware_types.load(self.conf),
+            rpcapi.WorkerAPI(self.conf))
+
+    def test_create_succeeds_and_the_task_waits(self):
+        hw = self.create()
+        self.assertEqual(['PENDING'], [w['state'] for w in hw['workers']])
+        self.assertIn('its poll will process it', self.logs.output)
 
 
 class PatchFuzzTest(testtools.TestCase):
