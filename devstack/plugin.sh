@@ -149,6 +149,15 @@ function configure_zun_oci_attach {
     iniset "$conf" $section cafile "$SSL_BUNDLE_FILE"
 }
 
+# Placement retries a claim that lost a provider generation race inside
+# the same transaction, and that retry can give one device to two
+# containers (releasenotes: zun-series-concurrent-creates).  Without the
+# retry, Placement answers 409 and Zun's scheduler claims again in a new
+# request.
+function configure_cyborg_peripherals_placement {
+    iniset "$PLACEMENT_CONF" placement allocation_conflict_retry_count 1
+}
+
 # One device profile per class, named after it: "--device-profile camera"
 # then asks for any camera. Profiles that exist already are kept.
 function create_cyborg_peripherals_device_profiles {
@@ -194,6 +203,9 @@ case "$1" in
                 install_cyborg_peripherals
                 ;;
             post-config)
+                if is_service_enabled placement-api; then
+                    configure_cyborg_peripherals_placement
+                fi
                 if is_service_enabled cyborg-agent; then
                     configure_cyborg_peripherals
                 fi

@@ -169,6 +169,8 @@ class DevstackPlugin(fixtures.Fixture):
         os.makedirs(self.cyborg_dir)
         self.cyborg_conf = os.path.join(self.dir, 'etc', 'cyborg.conf')
         self.zun_conf = os.path.join(self.dir, 'etc', 'zun.conf')
+        self.placement_conf = os.path.join(self.dir, 'etc',
+                                           'placement.conf')
         self._write(self.cyborg_conf, CYBORG_CONF)
         self._write(self.zun_conf, ZUN_CONF)
         self.cdi_dir = os.path.join(self.dir, 'cdi')
@@ -194,6 +196,7 @@ class DevstackPlugin(fixtures.Fixture):
             'CYBORG_CONF': self.cyborg_conf,
             'CYBORG_API_URL': 'https://192.0.2.10/accelerator',
             'ZUN_CONF': self.zun_conf,
+            'PLACEMENT_CONF': self.placement_conf,
             'KEYSTONE_SERVICE_URI': 'https://192.0.2.10/identity',
             'SERVICE_PASSWORD': 'secretservice',
             'SERVICE_PROJECT_NAME': 'service',
@@ -344,6 +347,19 @@ class TestPhases(testtools.TestCase):
         self.assertEqual({'cdi_spec_dir': self.devstack.cdi_dir},
                          zun['oci_attach'])
         self.assertNotIn('oci_attach_cyborg', zun)
+
+    def test_post_config_turns_off_placements_claim_retry(self):
+        self.devstack._write(self.devstack.placement_conf,
+                             '[placement]\nrandomize_allocation_candidates'
+                             ' = True\n')
+        self.devstack.stack('post-config')
+        self.assertEqual({'randomize_allocation_candidates': 'True',
+                          'allocation_conflict_retry_count': '1'},
+                         read_ini(self.devstack.placement_conf)['placement'])
+
+    def test_post_config_leaves_placement_of_other_nodes(self):
+        self.devstack.stack('post-config', ENABLED_SERVICES='zun-compute')
+        self.assertFalse(os.path.exists(self.devstack.placement_conf))
 
     def test_post_config_classes_and_cdi_dir_from_localrc(self):
         self.devstack.stack('post-config',
