@@ -76,6 +76,19 @@ class Keystone:
                 'password': password, 'project_name': project,
                 'user_domain_name': DOMAIN, 'project_domain_name': DOMAIN}
 
+    def cli_env(self, user='admin'):
+        """``OS_*`` variables of ``user`` for the ``openstack`` CLI."""
+        creds = self.credentials(user)
+        return {'OS_AUTH_URL': creds['auth_url'],
+                'OS_USERNAME': creds['username'],
+                'OS_PASSWORD': creds['password'],
+                'OS_PROJECT_NAME': creds['project_name'],
+                'OS_USER_DOMAIN_NAME': creds['user_domain_name'],
+                'OS_PROJECT_DOMAIN_NAME': creds['project_domain_name'],
+                'OS_IDENTITY_API_VERSION': '3',
+                'OS_REGION_NAME': REGION,
+                'OS_INTERFACE': 'public'}
+
     def session(self, user='admin'):
         return ks_session.Session(auth=v3.Password(**self.credentials(user)))
 
