@@ -156,24 +156,11 @@ class Enroll:
                                region_name=keystone_mod.REGION,
                                raise_exc=False)
 
-    def env(self, user='admin'):
-        """``OS_*`` variables of ``user`` for the ``openstack`` CLI."""
-        creds = self.keystone.credentials(user)
-        return {'OS_AUTH_URL': creds['auth_url'],
-                'OS_USERNAME': creds['username'],
-                'OS_PASSWORD': creds['password'],
-                'OS_PROJECT_NAME': creds['project_name'],
-                'OS_USER_DOMAIN_NAME': creds['user_domain_name'],
-                'OS_PROJECT_DOMAIN_NAME': creds['project_domain_name'],
-                'OS_IDENTITY_API_VERSION': '3',
-                'OS_REGION_NAME': keystone_mod.REGION,
-                'OS_INTERFACE': 'public'}
-
     def openstack(self, *args, user='admin', timeout=120):
         """Run python-doniclient's ``openstack`` as ``user``; returns
         the CompletedProcess (tests look at its status and output).
         """
         return subprocess.run(
             [service.bin_path('openstack')] + list(args),
-            env=dict(os.environ, **self.env(user)), capture_output=True,
+            env=dict(os.environ, **self.keystone.cli_env(user)), capture_output=True,
             text=True, timeout=timeout, check=False)
