@@ -162,5 +162,5 @@ class Enroll:
         """
         return subprocess.run(
             [service.bin_path('openstack')] + list(args),
-            env=dict(os.environ, **self.keystone.cli_env(user)), capture_output=True,
-            text=True, timeout=timeout, check=False)
+            env=dict(os.environ, **self.keystone.cli_env(user)),
+            capture_output=True, text=True, timeout=timeout, check=False)
