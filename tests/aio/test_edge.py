@@ -211,7 +211,7 @@ class TestEdgeHost(base.CloudTestCase):
         # container stopped, so the binding itself is not seen here.
         self.delete_container(ident)
         arqs, allocations = aio_main.leftovers(self.cloud, ident)
-        self.assertEqual(([], {}), (arqs, allocations))
+        self.assertEqual(([], []), (arqs, allocations))
 
     def test_with_the_tunnel_down_nothing_of_the_cloud_answers(self):
         ports = self.cloud.tunnelled()
