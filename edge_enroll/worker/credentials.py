@@ -170,6 +170,8 @@ class CredentialsWorker(base.BaseWorker):
             'description': 'Edge host %s (%s)' % (hardware.name,
                                                   hardware.uuid),
             'unrestricted': False,
+            # Only these: not the roles they imply (member -> reader).
+            'roles': [{'name': role} for role in self.conf.credentials.roles],
             'access_rules': access_rules(self.conf.credentials.access_rules,
                                          hardware.uuid)}}
         return self._call('POST', path, ok=(201,), json=body,
