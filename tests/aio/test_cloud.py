@@ -356,13 +356,6 @@ class CloudTests:
         nothing behind: no container, accelerator request or allocation.
         """
         _skip_on_sqlite(self)
-        # Placement 16.0.0 on MariaDB gave one device to two of ten
-        # concurrent claims in about one run in two (its log: "Used: 2,
-        # Capacity: 1.0"); Cyborg then refuses the second bind (404, no
-        # free attach handle).  Not understood yet: reading capacity at
-        # READ COMMITTED did not stop it.
-        self.skipTest('Placement over-allocates a device under concurrent '
-                      'claims on MariaDB; see the comment')
         profile = self.serial_profile()
         created, refused = [], {}
         start = threading.Barrier(10)
