@@ -181,7 +181,7 @@ class EngineTest(test_worker.WorkerServices):
             self.wait_states(hw, {'tunelo': STATE.PENDING,
                                   'credentials': STATE.STEADY})
         finally:
-            test_worker.restart(self.api, self.plane.track)
+            self.api.restart(self.plane.track)
         self.steady(hw, timeout=60)
         task = self.tasks(hw)['tunelo']
         self.assertNotIn('defer_reason', task.state_details)

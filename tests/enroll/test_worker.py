@@ -49,36 +49,6 @@ def new_key():
     return base64.b64encode(os.urandom(32)).decode()
 
 
-def restart(svc, on_start):
-    """Start the stopped uWSGI service ``svc`` (an aio service object
-    with ``process`` and ``port``) again on its port, as a restarted
-    service comes back where its clients expect it.
-    """
-    old = svc.process
-    listener = service.listening_socket(svc.port)
-    argv = ['fd://%d' % listener.fileno() if arg.startswith('fd://')
-            else arg for arg in old.argv]
-    svc.process = service.Process(old.name, argv, old.log, env=old.env,
-                                  listener=listener)
-    on_start(svc.process.start())
-    url = getattr(svc, 'url')
-    svc.process.wait_until(lambda: service.http_answers(url),
-                           'answer on %s' % url)
-
-
-class ChannelAPI(channels_mod.ChannelAPI):
-    """The channel API with ``[keystone_authtoken] service_type``, which
-    keystonemiddleware needs to let through any application credential
-    with access rules (requested of aio.channels itself).
-    """
-
-    def sections(self):
-        sections = super().sections()
-        sections['keystone_authtoken']['service_type'] = (
-            channels_mod.SERVICE_TYPE)
-        return sections
-
-
 class WorkerServices(base.ChannelsTestCase):
     """Keystone, Neutron and the channel API for a class's tests, and
     the engine's configuration (``cls.conf_file``, ``make_conf``).
@@ -88,7 +58,7 @@ class WorkerServices(base.ChannelsTestCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.plane.add_user(ENGINE_USER, 'service', ENGINE_ROLES)
-        cls.api = ChannelAPI(cls.plane.workdir, cls.plane.logs,
+        cls.api = channels_mod.ChannelAPI(cls.plane.workdir, cls.plane.logs,
                              cls.plane.keystone, cls.plane.neutron)
         cls.api.setup()
         cls.api.start(cls.plane.track)
@@ -219,7 +189,7 @@ class TuneloWorkerTest(WorkerServices):
                                   self.worker.process, self.ctx, hw, [], {})
             self.assertIn('channel API', str(e))
         finally:
-            restart(self.api, self.plane.track)
+            self.api.restart(self.plane.track)
         details = self.process(hw, {})
         self.assertEqual(1, len([n for n in self.channels_of('demo')
                                  if n.startswith(hw.name + '-')]))
@@ -322,7 +292,7 @@ class CredentialsWorkerTest(WorkerServices):
                                   self.worker.process, self.ctx, hw, [], {})
             self.assertIn('Keystone', str(e))
         finally:
-            restart(self.plane.keystone, self.plane.track)
+            self.plane.keystone.restart(self.plane.track)
         details = self.process(hw, {})
         users = self.keystone.get('/users', params={
             'name': 'edge-%s' % hw.uuid}).json()['users']
