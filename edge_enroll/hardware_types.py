@@ -108,7 +108,7 @@ class EdgeHost(HardwareType):
     """
 
     name = 'device'
-    worker_types = ('tunelo', 'credentials', 'compute')
+    worker_types = ('tunelo', 'credentials')
     fields = (
         properties.Field(
             'machine_name', {'type': 'string', 'minLength': 1,
@@ -135,7 +135,8 @@ class EdgeHost(HardwareType):
             {'type': 'array', 'items': {'type': 'string'}},
             read_only=True,
             description="Cyborg device profiles of the host's "
-                        'peripherals, as the compute worker finds them.'),
+                        'peripherals; set by the service, never by users '
+                        '(no worker fills it yet).'),
     )
 
 
