@@ -470,16 +470,7 @@ class Cloud:
         """``OS_*`` variables for the ``openstack`` CLI as ``user``
         ('admin', 'demo', 'other' or a service user).
         """
-        creds = self.keystone.credentials(user)
-        return {'OS_AUTH_URL': creds['auth_url'],
-                'OS_USERNAME': creds['username'],
-                'OS_PASSWORD': creds['password'],
-                'OS_PROJECT_NAME': creds['project_name'],
-                'OS_USER_DOMAIN_NAME': creds['user_domain_name'],
-                'OS_PROJECT_DOMAIN_NAME': creds['project_domain_name'],
-                'OS_IDENTITY_API_VERSION': '3',
-                'OS_REGION_NAME': keystone_mod.REGION,
-                'OS_INTERFACE': 'public', **self.zun.client_env()}
+        return dict(self.keystone.cli_env(user), **self.zun.client_env())
 
     def token(self, user):
         """A project-scoped token of ``user`` and Keystone's token body."""
