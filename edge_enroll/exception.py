@@ -17,31 +17,20 @@ and ``{"error": message}`` (Doni's error body); objects and workers
 raise the same classes.
 """
 
-from edge_channels import exception as channel_exception
+from edge_common import exception as common
 
 
-quote = channel_exception.quote
+quote = common.quote
 
 
-class EdgeEnrollException(Exception):
-    """Base class: ``_msg_fmt`` is %-formatted with the keyword
-    arguments; ``code`` is the HTTP status the API answers with.
+class EdgeEnrollException(common.EdgeException):
+    """Base class of edge_enroll's errors (``edge_common`` holds the
+    formatting and the messages shared with edge_channels).
     """
 
-    _msg_fmt = 'An unexpected error occurred.'
-    code = 500
 
-    def __init__(self, message=None, **kwargs):
-        self.kwargs = kwargs
-        if not message:
-            message = self._msg_fmt % kwargs
-        self.message = str(message)
-        super().__init__(self.message)
-
-
-class Invalid(EdgeEnrollException, ValueError):
-    _msg_fmt = 'Invalid request: %(reason)s'
-    code = 400
+class Invalid(EdgeEnrollException, common.Invalid):
+    pass
 
 
 class InvalidProperties(Invalid):
@@ -70,21 +59,16 @@ class InvalidStateTransition(EdgeEnrollException):
                 '%(new)s.')
 
 
-class NotAuthenticated(EdgeEnrollException):
-    _msg_fmt = ('Authentication required: send a valid Keystone token in '
-                'the X-Auth-Token header.')
-    code = 401
+class NotAuthenticated(EdgeEnrollException, common.NotAuthenticated):
+    pass
 
 
-class Forbidden(EdgeEnrollException):
-    _msg_fmt = ('Policy does not allow %(action)s; ask an administrator '
-                'for a role that allows it.')
-    code = 403
+class Forbidden(EdgeEnrollException, common.Forbidden):
+    pass
 
 
-class NotFound(EdgeEnrollException):
-    _msg_fmt = 'Resource could not be found.'
-    code = 404
+class NotFound(EdgeEnrollException, common.NotFound):
+    pass
 
 
 class HardwareNotFound(NotFound):
@@ -107,14 +91,12 @@ class PathNotFound(NotFound):
                 '/v1/hardware/ and /v1/hardware/<uuid>/.')
 
 
-class MethodNotAllowed(EdgeEnrollException):
-    _msg_fmt = '%(method)s is not allowed on %(path)s; use %(allowed)s.'
-    code = 405
+class MethodNotAllowed(EdgeEnrollException, common.MethodNotAllowed):
+    pass
 
 
-class Conflict(EdgeEnrollException):
-    _msg_fmt = 'Conflict: %(reason)s'
-    code = 409
+class Conflict(EdgeEnrollException, common.Conflict):
+    pass
 
 
 class HardwareNameInUse(Conflict):
@@ -133,12 +115,10 @@ class RequestTooLarge(EdgeEnrollException):
     code = 413
 
 
-class UnsupportedMediaType(EdgeEnrollException):
-    _msg_fmt = ('The request body must be JSON: send it with '
-                '"Content-Type: application/json".')
-    code = 415
+class UnsupportedMediaType(EdgeEnrollException,
+                           common.UnsupportedMediaType):
+    pass
 
 
-class ConfigInvalid(EdgeEnrollException):
-    _msg_fmt = 'Invalid configuration: %(reason)s'
-    code = 500
+class ConfigInvalid(EdgeEnrollException, common.ConfigInvalid):
+    pass
