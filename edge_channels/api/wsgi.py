@@ -21,8 +21,6 @@ Without ``--config-file`` oslo.config's default locations are read
 (``/etc/edge-channels/edge-channels-api.conf`` among them).
 """
 
-import sys
-
 from oslo_concurrency import opts as concurrency_opts
 from oslo_config import cfg
 from oslo_log import log as logging
@@ -31,6 +29,7 @@ from edge_channels import exception
 from edge_channels.api import app
 from edge_channels.api import policy
 from edge_channels.conf import api as conf_api
+from edge_common import wsgi as common_wsgi
 
 
 PROJECT = 'edge-channels'
@@ -38,18 +37,18 @@ PROG = 'edge-channels-api'
 LOG = logging.getLogger(__name__)
 
 
+def _register_opts(conf):
+    conf_api.register_opts(conf)
+    for group, opts in concurrency_opts.list_opts():
+        conf.register_opts(opts, group=group)
+
+
 def init_application(argv=None, conf=None):
     """The WSGI application, configured from ``argv`` (default: the
     process's arguments).
     """
     conf = conf or cfg.CONF
-    logging.register_options(conf)
-    conf_api.register_opts(conf)
-    for group, opts in concurrency_opts.list_opts():
-        conf.register_opts(opts, group=group)
-    conf(sys.argv[1:] if argv is None else argv, project=PROJECT,
-         prog=PROG)
-    logging.setup(conf, PROJECT)
+    common_wsgi.configure(conf, argv, PROJECT, PROG, _register_opts)
     if not conf.oslo_concurrency.lock_path:
         raise exception.ConfigInvalid(
             reason='[oslo_concurrency] lock_path is not set: the channel '

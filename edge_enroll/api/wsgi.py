@@ -21,11 +21,9 @@ Without ``--config-file`` oslo.config's default locations are read
 (``/etc/edge-enroll/edge-enroll.conf`` among them).
 """
 
-import sys
-
 from oslo_config import cfg
-from oslo_log import log as logging
 
+from edge_common import wsgi as common_wsgi
 from edge_enroll import conf as enroll_conf
 from edge_enroll import hardware_types
 from edge_enroll import rpcapi
@@ -36,7 +34,6 @@ from edge_enroll.db import api as db_api
 
 PROJECT = 'edge-enroll'
 PROG = 'edge-enroll-api'
-LOG = logging.getLogger(__name__)
 
 
 def init_application(argv=None, conf=None):
@@ -44,11 +41,8 @@ def init_application(argv=None, conf=None):
     process's arguments).
     """
     conf = conf or cfg.CONF
-    logging.register_options(conf)
-    enroll_conf.register_opts(conf)
-    conf(sys.argv[1:] if argv is None else argv, project=PROJECT,
-         prog=PROG)
-    logging.setup(conf, PROJECT)
+    common_wsgi.configure(conf, argv, PROJECT, PROG,
+                          enroll_conf.register_opts)
     db_api.configure(conf)
     policy.get_enforcer(conf)
     types = hardware_types.load(conf)
