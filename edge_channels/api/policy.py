@@ -19,10 +19,10 @@ such as Doni enrolling devices holds; that role may then also show,
 update and delete the channels it made for their owners.
 """
 
-from oslo_config import cfg
 from oslo_policy import policy
 
 from edge_channels import exception
+from edge_common import policy as common_policy
 
 
 ADMIN_OR_OWNER = 'role:admin or project_id:%(project_id)s'
@@ -77,27 +77,11 @@ rules = [
         operations=[{'path': _ONE, 'method': 'DELETE'}]),
 ]
 
-_ENFORCER = None
-
-
-def list_rules():
-    return rules
-
-
-def get_enforcer(conf=None):
-    """The process's Enforcer, made on first use (or when ``conf`` is
-    another configuration than the one it was made with).
-    """
-    global _ENFORCER
-    if _ENFORCER is None or (conf is not None and _ENFORCER.conf is not conf):
-        _ENFORCER = policy.Enforcer(conf or cfg.CONF)
-        _ENFORCER.register_defaults(list_rules())
-    return _ENFORCER
-
-
-def reset():
-    global _ENFORCER
-    _ENFORCER = None
+_RULES = common_policy.Rules(rules)
+list_rules = _RULES.list_rules
+get_enforcer = _RULES.get_enforcer
+reset = _RULES.reset
+check = _RULES.check
 
 
 def authorize(context, rule, target):
@@ -108,8 +92,3 @@ def authorize(context, rule, target):
         get_enforcer().authorize(rule, target, context, do_raise=True)
     except policy.PolicyNotAuthorized:
         raise exception.Forbidden(action=rule)
-
-
-def check(context, rule, target):
-    """Whether ``context`` may do ``rule`` on ``target``."""
-    return get_enforcer().authorize(rule, target, context, do_raise=False)

@@ -19,9 +19,9 @@ it to everyone).  Hardware belongs to its project: its members and
 admins see and change it; others are told it does not exist.
 """
 
-from oslo_config import cfg
 from oslo_policy import policy
 
+from edge_common import policy as common_policy
 from edge_enroll import exception
 
 
@@ -65,34 +65,11 @@ rules = [
         operations=[{'path': _ONE, 'method': 'DELETE'}]),
 ]
 
-_ENFORCER = None
-
-
-def list_rules():
-    return rules
-
-
-def get_enforcer(conf=None):
-    """The process's Enforcer, made on first use (or when ``conf`` is
-    another configuration than the one it was made with).
-    """
-    global _ENFORCER
-    if _ENFORCER is None or (conf is not None and _ENFORCER.conf is not conf):
-        _ENFORCER = policy.Enforcer(conf or cfg.CONF)
-        _ENFORCER.register_defaults(list_rules())
-    return _ENFORCER
-
-
-def reset():
-    global _ENFORCER
-    _ENFORCER = None
-
-
-def check(context, rule, target):
-    """Whether ``context`` may do ``rule`` on ``target`` (a dict with
-    the hardware's ``project_id``).
-    """
-    return get_enforcer().authorize(rule, target, context, do_raise=False)
+_RULES = common_policy.Rules(rules)
+list_rules = _RULES.list_rules
+get_enforcer = _RULES.get_enforcer
+reset = _RULES.reset
+check = _RULES.check
 
 
 def authorize(context, rule, target):
