@@ -17,7 +17,7 @@ role there to make channels owned by the hardware's project.
 
 from oslo_config import cfg
 
-from edge_enroll.conf import worker as conf_worker
+from edge_common import keystoneauth
 
 
 GROUP = 'channel'
@@ -35,9 +35,8 @@ opts = [
 
 
 def register_opts(conf):
-    conf.register_opts(opts, group=GROUP)
-    conf_worker.register_service_opts(conf, GROUP, SERVICE_TYPE)
+    keystoneauth.register_opts(conf, GROUP, SERVICE_TYPE, opts)
 
 
 def list_opts():
-    return [(GROUP, opts + conf_worker.list_service_opts(SERVICE_TYPE))]
+    return [(GROUP, keystoneauth.list_opts(SERVICE_TYPE, opts))]

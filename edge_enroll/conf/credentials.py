@@ -18,7 +18,7 @@ role assignments in ``domain``: the admin role, or a domain manager's).
 
 from oslo_config import cfg
 
-from edge_enroll.conf import worker as conf_worker
+from edge_common import keystoneauth
 
 
 GROUP = 'credentials'
@@ -61,9 +61,8 @@ opts = [
 
 
 def register_opts(conf):
-    conf.register_opts(opts, group=GROUP)
-    conf_worker.register_service_opts(conf, GROUP, SERVICE_TYPE)
+    keystoneauth.register_opts(conf, GROUP, SERVICE_TYPE, opts)
 
 
 def list_opts():
-    return [(GROUP, opts + conf_worker.list_service_opts(SERVICE_TYPE))]
+    return [(GROUP, keystoneauth.list_opts(SERVICE_TYPE, opts))]

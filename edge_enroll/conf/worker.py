@@ -10,21 +10,19 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""``[worker]``: the worker engine (``edge-enroll-worker``); and the
+"""``[worker]``: the worker engine (``edge-enroll-worker``).  The
 keystoneauth options of a group through which a worker calls another
-service as the engine's service user.
+service as the engine's service user are ``edge_common.keystoneauth``'s.
 """
 
 import socket
 
-from keystoneauth1 import loading as ks_loading
 from oslo_config import cfg
 
 
 GROUP = 'worker'
 #: Where the API's casts go (``process(hardware_uuid)``).
 TOPIC = 'edge-enroll-worker'
-VALID_INTERFACES = ['internal', 'public']
 
 opts = [
     cfg.StrOpt('host',
@@ -72,34 +70,3 @@ def register_opts(conf):
 def list_opts():
     return [(GROUP, opts)]
 
-
-def register_service_opts(conf, group, service_type):
-    """keystoneauth session, password auth and adapter options in
-    ``[group]``, the adapter's service type defaulting to
-    ``service_type``.
-    """
-    ks_loading.register_session_conf_options(conf, group)
-    ks_loading.register_auth_conf_options(conf, group)
-    ks_loading.register_adapter_conf_options(conf, group,
-                                             include_deprecated=False)
-    conf.set_default('service_type', service_type, group=group)
-    conf.set_default('valid_interfaces', VALID_INTERFACES, group=group)
-
-
-def list_service_opts(service_type):
-    """The options of ``register_service_opts`` for the sample
-    (password auth).
-    """
-    opts = (ks_loading.get_session_conf_options() +
-            ks_loading.get_auth_common_conf_options() +
-            ks_loading.get_auth_plugin_conf_options('password') +
-            ks_loading.get_adapter_conf_options(include_deprecated=False))
-    unique = {}
-    for opt in opts:
-        unique.setdefault(opt.dest, opt)
-    for opt in unique.values():
-        if opt.dest == 'service_type':
-            opt.default = service_type
-        elif opt.dest == 'valid_interfaces':
-            opt.default = list(VALID_INTERFACES)
-    return list(unique.values())
