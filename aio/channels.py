@@ -106,28 +106,14 @@ class ChannelAPI:
             'network_id': self.network['id']}).json()['subnets'][0]
         service.write_conf(self.conf, self.sections())
         self.process = service.uwsgi(
-            'edge-channels-api', self._wsgi_file(), self.listener, self.log,
+            WSGI_SCRIPT, service.wsgi_script(
+                WSGI_SCRIPT, 'edge_channels.api.wsgi', self.dir),
+            self.listener, self.log,
             pyargv='--config-file %s' % self.conf)
-
-    def _wsgi_file(self):
-        """pbr's ``edge-channels-api`` script; an editable install made
-        by pip without pbr's develop command has none, and then a file
-        that does what it does.
-        """
-        script = service.bin_path(WSGI_SCRIPT)
-        if os.path.exists(script):
-            return script
-        path = os.path.join(self.dir, 'edge-channels-api.wsgi')
-        with open(path, 'w') as f:
-            f.write('from edge_channels.api import wsgi\n'
-                    'application = wsgi.init_application()\n')
-        return path
 
     def start(self, on_start):
         """Start; ``on_start(process)`` once it runs, before it answers."""
-        on_start(self.process.start())
-        self.process.wait_until(lambda: service.http_answers(self.url),
-                                'answer on %s' % self.url)
+        service.start_answering(self.process, self.url, on_start)
 
     def restart(self, on_start):
         """Start a stopped API again on its port."""

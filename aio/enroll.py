@@ -113,7 +113,9 @@ class Enroll:
                     [service.bin_path('edge-enroll-dbsync'),
                      '--config-file', self.conf, 'upgrade'], self.log)
         self.process = service.uwsgi(
-            'edge-enroll-api', self._wsgi_file(), self.listener, self.log,
+            WSGI_SCRIPT, service.wsgi_script(
+                WSGI_SCRIPT, 'edge_enroll.api.wsgi', self.dir),
+            self.listener, self.log,
             pyargv='--config-file %s --log-file %s' % (self.conf,
                                                        self.log))
         self.worker = service.Process(
@@ -122,25 +124,9 @@ class Enroll:
              self.conf, '--log-file', self.worker_log],
             self.worker_log)
 
-    def _wsgi_file(self):
-        """pbr's ``edge-enroll-api`` script, or (an editable install
-        made by pip without pbr's develop command has none) a file that
-        does what it does.
-        """
-        script = service.bin_path(WSGI_SCRIPT)
-        if os.path.exists(script):
-            return script
-        path = os.path.join(self.dir, 'edge-enroll-api.wsgi')
-        with open(path, 'w') as f:
-            f.write('from edge_enroll.api import wsgi\n'
-                    'application = wsgi.init_application()\n')
-        return path
-
     def start(self, on_start):
         """Start the API; ``on_start(process)`` once it runs."""
-        on_start(self.process.start())
-        self.process.wait_until(lambda: service.http_answers(self.url),
-                                'answer on %s' % self.url)
+        service.start_answering(self.process, self.url, on_start)
 
     def start_worker(self, on_start):
         """Start edge-enroll-worker; ``on_start(process)`` once it runs."""

@@ -129,6 +129,29 @@ def uwsgi(name, app, listener, log, env=None, threads=8, pyargv=None,
     return process
 
 
+def wsgi_script(name, module, directory):
+    """pbr's WSGI script ``name``; an editable install made by pip
+    without pbr's develop command has none, and then a file in
+    ``directory`` that does what it does (``module.init_application``).
+    """
+    script = bin_path(name)
+    if os.path.exists(script):
+        return script
+    path = os.path.join(directory, '%s.wsgi' % name)
+    with open(path, 'w') as f:
+        f.write('import %s\n'
+                'application = %s.init_application()\n' % (module, module))
+    return path
+
+
+def start_answering(process, url, on_start):
+    """Start ``process``; ``on_start(process)`` once it runs, before it
+    answers; return once ``url`` answers.
+    """
+    on_start(process.start())
+    process.wait_until(lambda: http_answers(url), 'answer on %s' % url)
+
+
 class Process:
     """A long-running service in its own session (process group).
 
