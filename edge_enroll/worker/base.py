@@ -153,7 +153,7 @@ class BaseWorker(abc.ABC):
 
 def service_adapter(conf, group):
     """A keystoneauth Adapter from ``[group]`` (see
-    ``edge_enroll.conf.worker.register_service_opts``): the engine's
+    ``edge_common.keystoneauth.register_opts``): the engine's
     service user calling one service; raises nothing on an HTTP error
     (workers look at the status).
     """

@@ -219,12 +219,17 @@ class EngineTest(test_worker.WorkerServices):
         # of the same name, which the channel API allows.
         limit = 4
         hws = [self.enroll(workers=('tunelo',)) for _ in range(50)]
+        uuids = [hw.uuid for hw in hws]
         engine = self.engine(concurrency=limit, workers=('tunelo',))
         most = 0
         start = time.monotonic()
         while time.monotonic() - start < 900:
-            states = [t.state for hw in hws
-                      for t in self.tasks(hw).values()]
+            # One query, one snapshot: reading hardware by hardware would
+            # see a task that started after another one ended as both
+            # running.
+            states = [t.state for tasks in objects.WorkerTask.
+                      list_by_hardware(self.ctx, uuids).values()
+                      for t in tasks]
             most = max(most, states.count(STATE.IN_PROGRESS))
             if states.count(STATE.STEADY) == len(states):
                 break
