@@ -51,11 +51,18 @@ KIND_USERSPACE = 'tun'
 
 
 class CommandFailed(Exception):
+    # The exception's args are its constructor's: oslo.privsep rebuilds
+    # an exception raised in its daemon from the class and the args, and
+    # a message alone would not build this one again.
     def __init__(self, args, returncode, stderr):
-        super().__init__('%s exited with %d: %s' % (
-            ' '.join(args), returncode, stderr.strip()[:500]))
+        super().__init__(list(args), returncode, stderr)
         self.returncode = returncode
         self.stderr = stderr
+
+    def __str__(self):
+        return '%s exited with %d: %s' % (
+            ' '.join(self.args[0]), self.returncode,
+            self.stderr.strip()[:500])
 
 
 def _no_new_privs():
