@@ -1,0 +1,22 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+from hypothesis import HealthCheck
+from hypothesis import settings
+
+
+# The suites share two cores with clouds that other workers start: how
+# fast hypothesis makes or runs an example says nothing of behaviour, and
+# its speed checks failed under that load.
+settings.register_profile('shared-machine', deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile('shared-machine')
