@@ -18,6 +18,7 @@ with the same JSON error body as every other error:
 ``{"error": "<what went wrong and what to do>"}``.
 """
 
+import abc
 import json
 import sys
 
@@ -47,7 +48,7 @@ def json_response(status, body=None, headers=None):
     return resp
 
 
-class JSONApp:
+class JSONApp(abc.ABC):
     """Base of an API: ``dispatch(req)`` answers, its errors become
     JSON.  A subclass sets ``errors`` (its service's exception module,
     whose classes it raises), ``base_error`` (the base class of those),
@@ -83,8 +84,9 @@ class JSONApp:
             headers['Allow'] = e.kwargs['allowed']
         return json_response(e.code, {'error': e.message}, headers)
 
+    @abc.abstractmethod
     def dispatch(self, req):
-        raise NotImplementedError()
+        """The response to ``req``: each service routes its own paths."""
 
     def body(self, req):
         """The request's JSON body, refused when too large or not
