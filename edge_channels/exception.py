@@ -18,45 +18,25 @@ and the Edge SDK raise and catch the same classes.  Errors of bad input
 are also ``ValueError``, so that code which only validates can catch
 ``ValueError`` without knowing this module.
 
-Only the standard library is imported here: the hub agent and the SDK
-import this module too.
+Only the standard library and ``edge_common.exception`` (itself
+stdlib-only) are imported here: the hub agent and the SDK import this
+module too.
 """
 
-#: Longest part of a caller's input quoted back in a message.
-QUOTE_MAX = 64
+from edge_common import exception as common
 
 
-def quote(value):
-    """``repr`` of a caller's input, cut short: messages quote what was
-    refused without echoing a whole hostile body.
-    """
-    text = repr(value)
-    if len(text) > QUOTE_MAX:
-        text = text[:QUOTE_MAX - 3] + '...'
-    return text
+quote = common.quote
 
 
-class EdgeChannelsException(Exception):
-    """Base class: ``_msg_fmt`` is %-formatted with the keyword
-    arguments; ``code`` is the HTTP status the channel API answers with.
+class EdgeChannelsException(common.EdgeException):
+    """Base class of edge_channels' errors (``edge_common`` holds the
+    formatting and the messages shared with edge_enroll).
     """
 
-    _msg_fmt = 'An unexpected error occurred.'
-    code = 500
 
-    def __init__(self, message=None, **kwargs):
-        self.kwargs = kwargs
-        if not message:
-            # A KeyError here is a bug in the caller: the template and
-            # its arguments disagree.  Unit tests format every class.
-            message = self._msg_fmt % kwargs
-        self.message = str(message)
-        super().__init__(self.message)
-
-
-class Invalid(EdgeChannelsException, ValueError):
-    _msg_fmt = 'Invalid request: %(reason)s'
-    code = 400
+class Invalid(EdgeChannelsException, common.Invalid):
+    pass
 
 
 class InvalidPublicKey(Invalid):
@@ -98,21 +78,16 @@ class AddressOutsideSubnet(Invalid):
                 'Neutron picks one.')
 
 
-class NotAuthenticated(EdgeChannelsException):
-    _msg_fmt = ('Authentication required: send a valid Keystone token in '
-                'the X-Auth-Token header.')
-    code = 401
+class NotAuthenticated(EdgeChannelsException, common.NotAuthenticated):
+    pass
 
 
-class Forbidden(EdgeChannelsException):
-    _msg_fmt = ('Policy does not allow %(action)s; ask an administrator '
-                'for a role that allows it.')
-    code = 403
+class Forbidden(EdgeChannelsException, common.Forbidden):
+    pass
 
 
-class NotFound(EdgeChannelsException):
-    _msg_fmt = 'Resource could not be found.'
-    code = 404
+class NotFound(EdgeChannelsException, common.NotFound):
+    pass
 
 
 class ChannelNotFound(NotFound):
@@ -125,14 +100,12 @@ class PathNotFound(NotFound):
                 '/channels and /channels/<uuid>.')
 
 
-class MethodNotAllowed(EdgeChannelsException):
-    _msg_fmt = '%(method)s is not allowed on %(path)s; use %(allowed)s.'
-    code = 405
+class MethodNotAllowed(EdgeChannelsException, common.MethodNotAllowed):
+    pass
 
 
-class Conflict(EdgeChannelsException):
-    _msg_fmt = 'Conflict: %(reason)s'
-    code = 409
+class Conflict(EdgeChannelsException, common.Conflict):
+    pass
 
 
 class SubnetFull(Conflict):
@@ -158,10 +131,8 @@ class RequestTooLarge(EdgeChannelsException):
     code = 413
 
 
-class UnsupportedMediaType(EdgeChannelsException):
-    _msg_fmt = ('The request body must be JSON: send it with '
-                '"Content-Type: application/json".')
-    code = 415
+class UnsupportedMediaType(EdgeChannelsException, common.UnsupportedMediaType):
+    pass
 
 
 class ServiceUnavailable(EdgeChannelsException):
@@ -196,6 +167,5 @@ class NeutronError(EdgeChannelsException):
     code = 500
 
 
-class ConfigInvalid(EdgeChannelsException):
-    _msg_fmt = 'Invalid configuration: %(reason)s'
-    code = 500
+class ConfigInvalid(EdgeChannelsException, common.ConfigInvalid):
+    pass

@@ -16,6 +16,7 @@ import re
 import testtools
 
 from edge_channels import exception
+from edge_common import exception as common
 
 
 def _classes():
@@ -52,6 +53,6 @@ class ExceptionTest(testtools.TestCase):
         self.assertRaises(KeyError, exception.ChannelNotFound)
 
     def test_quote_cuts_long_input(self):
-        self.assertEqual(exception.QUOTE_MAX,
+        self.assertEqual(common.QUOTE_MAX,
                          len(exception.quote('x' * 1000)))
         self.assertEqual("'ab'", exception.quote('ab'))
