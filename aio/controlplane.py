@@ -237,6 +237,16 @@ class ControlPlane:
                 shutil.rmtree(self.workdir, ignore_errors=True)
         return errors
 
+    def stop_or_raise(self):
+        """``stop``, raising RuntimeError with the problems met (and
+        where the logs are kept): a clean-up step for tests and
+        benchmarks.
+        """
+        errors = self.stop()
+        if errors:
+            raise RuntimeError('control plane clean-up: %s (logs in %s)'
+                               % ('; '.join(errors), self.logs))
+
     # -- using it -----------------------------------------------------------
 
     def credentials(self, user='admin'):

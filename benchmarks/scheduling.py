@@ -383,10 +383,7 @@ def run(db, hosts, rounds, progress=None):
         if plane.logs:
             print('logs kept in %s' % plane.logs, file=sys.stderr)
         raise
-    errors = plane.stop()
-    if errors:
-        raise RuntimeError('clean-up failed: %s (logs in %s)'
-                           % ('; '.join(errors), plane.logs))
+    plane.stop_or_raise()
     return free, held, populated
 
 

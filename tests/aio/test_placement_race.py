@@ -59,7 +59,7 @@ class ConcurrentClaimsTest(oslo_base.BaseTestCase):
         cls.plane = controlplane.ControlPlane('race', db='mariadb',
                                               placement=True)
         cls.plane.start()
-        cls.addClassCleanup(cls._stop_plane)
+        cls.addClassCleanup(cls.plane.stop_or_raise)
         cls.client = cls.plane.placement.client()
         cls.client.put('/resource_classes/%s' % RC)
         cls.node = cls._provider('race-node', None, {'VCPU': {'total': 64}})
@@ -67,13 +67,6 @@ class ConcurrentClaimsTest(oslo_base.BaseTestCase):
                                      {RC: {'total': 1, 'max_unit': 1}})
                        for i in range(DEVICES)]
         cls.project, cls.user = uuid.uuid4().hex, uuid.uuid4().hex
-
-    @classmethod
-    def _stop_plane(cls):
-        errors = cls.plane.stop()
-        if errors:
-            raise RuntimeError('control plane clean-up: %s (logs in %s)'
-                               % ('; '.join(errors), cls.plane.logs))
 
     @classmethod
     def _provider(cls, name, parent, inventories):

@@ -53,10 +53,10 @@ class SchedulingBenchmarkTest(oslo_base.BaseTestCase):
 
     @classmethod
     def tearDownClass(cls):
-        errors = cls.plane.stop()
-        super().tearDownClass()
-        if errors:
-            raise RuntimeError('clean-up failed: %s' % errors)
+        try:
+            cls.plane.stop_or_raise()
+        finally:
+            super().tearDownClass()
 
     def _candidates(self, label):
         version, url, _classes = scheduling.REQUESTS[label]

@@ -65,7 +65,7 @@ class ChannelsTestCase(oslo_base.BaseTestCase):
             mechanism_drivers=cls.MECHANISM_DRIVERS, **cls.PLANE_OPTIONS)
         # start() removes what it made if it fails.
         cls.plane.start()
-        cls.addClassCleanup(cls._stop_plane)
+        cls.addClassCleanup(cls.plane.stop_or_raise)
         cls.neutron = cls.plane.neutron.client()
 
     def attach_on_failure(self, *paths):
@@ -105,13 +105,6 @@ class ChannelsTestCase(oslo_base.BaseTestCase):
         errors = cls.hub.stop()
         if errors:
             raise RuntimeError('hub clean-up: %s' % '; '.join(errors))
-
-    @classmethod
-    def _stop_plane(cls):
-        errors = cls.plane.stop()
-        if errors:
-            raise RuntimeError('control plane clean-up: %s (logs in %s)'
-                               % ('; '.join(errors), cls.plane.logs))
 
 
 def require_tools(*tools):

@@ -54,7 +54,7 @@ class EnrollTestCase(oslo_base.BaseTestCase):
         cls.plane = controlplane.ControlPlane('enroll', rabbit=True,
                                               users=USERS)
         cls.plane.start()
-        cls.addClassCleanup(cls._stop_plane)
+        cls.addClassCleanup(cls.plane.stop_or_raise)
         dbs = aio_db.Databases('mariadb', cls.plane.id, cls.plane.workdir)
         cls.plane.databases.append(dbs.name('edge_enroll'))
         db_url = dbs.create('edge_enroll', cls.plane.setup_log)
@@ -68,13 +68,6 @@ class EnrollTestCase(oslo_base.BaseTestCase):
         cls.enroll.start(cls.plane.track)
         if cls.START_WORKER:
             cls.enroll.start_worker(cls.plane.track)
-
-    @classmethod
-    def _stop_plane(cls):
-        errors = cls.plane.stop()
-        if errors:
-            raise RuntimeError('control plane clean-up: %s (logs in %s)'
-                               % ('; '.join(errors), cls.plane.logs))
 
     def hw(self, *args, user='demo', ok=True):
         """``openstack hardware <args>`` as ``user``; with ``ok`` its
