@@ -19,10 +19,14 @@ from oslo_policy import policy
 
 
 class Rules:
-    """The Enforcer of ``rules`` (oslo.policy defaults)."""
+    """The Enforcer of ``rules`` (oslo.policy defaults); ``forbidden``:
+    the service's error class raised by ``authorize`` (given the
+    ``action``).
+    """
 
-    def __init__(self, rules):
+    def __init__(self, rules, forbidden):
         self.rules = rules
+        self.forbidden = forbidden
         self._enforcer = None
 
     def list_rules(self):
@@ -47,3 +51,10 @@ class Rules:
         """
         return self.get_enforcer().authorize(rule, target, context,
                                              do_raise=False)
+
+    def authorize(self, context, rule, target):
+        """Raise the service's ``forbidden`` error unless ``context``
+        may do ``rule`` on ``target``.
+        """
+        if not self.check(context, rule, target):
+            raise self.forbidden(action=rule)

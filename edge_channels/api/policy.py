@@ -77,18 +77,9 @@ rules = [
         operations=[{'path': _ONE, 'method': 'DELETE'}]),
 ]
 
-_RULES = common_policy.Rules(rules)
+_RULES = common_policy.Rules(rules, exception.Forbidden)
 list_rules = _RULES.list_rules
 get_enforcer = _RULES.get_enforcer
 reset = _RULES.reset
 check = _RULES.check
-
-
-def authorize(context, rule, target):
-    """Raise ``Forbidden`` unless ``context`` may do ``rule`` on
-    ``target`` (a dict with the resource's ``project_id``).
-    """
-    try:
-        get_enforcer().authorize(rule, target, context, do_raise=True)
-    except policy.PolicyNotAuthorized:
-        raise exception.Forbidden(action=rule)
+authorize = _RULES.authorize

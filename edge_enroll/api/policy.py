@@ -65,13 +65,9 @@ rules = [
         operations=[{'path': _ONE, 'method': 'DELETE'}]),
 ]
 
-_RULES = common_policy.Rules(rules)
+_RULES = common_policy.Rules(rules, exception.Forbidden)
 list_rules = _RULES.list_rules
 get_enforcer = _RULES.get_enforcer
 reset = _RULES.reset
 check = _RULES.check
-
-
-def authorize(context, rule, target):
-    if not check(context, rule, target):
-        raise exception.Forbidden(action=rule)
+authorize = _RULES.authorize
