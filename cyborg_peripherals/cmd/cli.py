@@ -153,8 +153,12 @@ def do_watch():
     fmt = CONF.command.format
     left = [CONF.command.max_changes]
     done = threading.Event()
+    printed = threading.Event()
 
     def on_change(change):
+        # The watcher's thread may see a change before the snapshot is
+        # out; changes follow it.
+        printed.wait()
         print(render.change(change, fmt), flush=True)
         left[0] -= 1
         if left[0] == 0:
@@ -162,8 +166,10 @@ def do_watch():
 
     watcher = hotplug.Watcher(_inventory(), publisher=_publisher())
     watcher.start()
-    print(render.snapshot(watcher.peripherals, fmt), flush=True)
-    watcher.on_change = on_change
+    # One step, so that a device plugged meanwhile is in the snapshot or
+    # in a change, never lost between them.
+    print(render.snapshot(watcher.listen(on_change), fmt), flush=True)
+    printed.set()
     try:
         while not done.wait(0.5):
             pass

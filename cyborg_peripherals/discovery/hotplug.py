@@ -134,17 +134,31 @@ class Watcher:
         self._peripherals = peripherals
         return change
 
-    def _notify(self, change):
-        if change and self.on_change is not None:
+    def listen(self, on_change):
+        """Call ``on_change`` with every change from now on; returns the
+        peripherals as they are now, which include every earlier change.
+        """
+        with self._lock:
+            self.on_change = on_change
+            return list(self._peripherals)
+
+    @staticmethod
+    def _notify(change, on_change):
+        """Tell ``on_change``, the callback when ``change`` was committed
+        (read under the lock, so that ``listen`` neither misses a change
+        nor repeats one its snapshot holds).
+        """
+        if change and on_change is not None:
             try:
-                self.on_change(change)
+                on_change(change)
             except Exception:
                 LOG.exception('Hot-plug callback failed')
 
     def rescan(self):
         with self._lock:
             change = self._commit(self.inventory.scan(self.context))
-        self._notify(change)
+            on_change = self.on_change
+        self._notify(change, on_change)
         return change
 
     def retry_publish(self):
@@ -159,7 +173,8 @@ class Watcher:
             if self._retry_at is None or time.monotonic() < self._retry_at:
                 return Change()
             change = self._commit(self.inventory.scan(self.context))
-        self._notify(change)
+            on_change = self.on_change
+        self._notify(change, on_change)
         return change
 
     def handle(self, device):
@@ -172,6 +187,7 @@ class Watcher:
             if not relevant:
                 return Change()
             change = self._commit(self.inventory.peripherals())
+            on_change = self.on_change
         if change:
             LOG.info('Hot-plug %(action)s %(path)s: %(n_add)d added, '
                      '%(n_rm)d removed, %(n_up)d updated',
@@ -179,7 +195,7 @@ class Watcher:
                       'n_add': len(change.added),
                       'n_rm': len(change.removed),
                       'n_up': len(change.updated)})
-        self._notify(change)
+        self._notify(change, on_change)
         return change
 
     @property

@@ -36,13 +36,13 @@ from tests import base
 from tests.functional import umockdev_fixture
 
 
-def ftdi(port, tty, devnum, minor):
+def ftdi(port, tty, devnum, minor, serial='A10K5Z3B'):
     """An FTDI adapter; umockdev cannot reuse a node name or number."""
     kit = kit_mod.Kit(first_devnum=devnum)
     for _ in range(minor):
         kit.minor(188)
     usb = kit.usb_device(port, '0403', '6001', 'FTDI', 'FT232R USB UART',
-                         serial='A10K5Z3B')
+                         serial=serial)
     kit.tty(usb, tty, 188)
     return kit, usb
 
@@ -126,6 +126,23 @@ class TestHotplug(base.TestCase):
         self.assertEqual(added.identity, again.identity)
         self.assertEqual(info, again.attach_info.encode())
         self.assertEqual(['/dev/ttyUSB1'], self.spec_nodes(again.cdi_name))
+
+    def test_listen_neither_misses_nor_repeats_a_change(self):
+        kit, _usb = ftdi('3', 'ttyUSB0', 10, 0)
+        self.bed.plug(kit)
+        (first,) = self.wait_for_change().added
+        heard = []
+        # What "peripherals watch" does: the snapshot then the changes.
+        snapshot = self.watcher.listen(heard.append)
+        self.assertIn(first.name, [p.name for p in snapshot])
+        kit, _usb = ftdi('4', 'ttyUSB1', 11, 1, serial='B20L6A4C')
+        self.bed.plug(kit)
+        deadline = time.monotonic() + 10
+        while not heard and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertEqual([['serial']],
+                         [[p.device_class for p in c.added] for c in heard])
+        self.assertNotIn(first.name, [p.name for p in heard[0].added])
 
     def test_replug_into_another_port_keeps_serial_identity(self):
         kit, usb = ftdi('3', 'ttyUSB0', 10, 0)
