@@ -295,6 +295,24 @@ def worker_task_mark_pending(context, hardware_uuid):
             {'requeue': True}, synchronize_session=False)
 
 
+def worker_task_resync(context, worker_type, older_than):
+    """STEADY tasks of ``worker_type`` that last finished before
+    ``older_than``, of live hardware -> PENDING (a worker that follows
+    something outside the hardware, see ``BaseWorker.resync_interval``);
+    returns how many.  The other tasks of the hardware are left alone.
+    """
+    task = models.WorkerTask
+    live = sa.select(models.Hardware.uuid).where(
+        models.Hardware.deleted == 0)
+    with _writer(context) as session:
+        return session.query(task).filter(
+            task.worker_type == worker_type, task.state == STEADY,
+            task.updated_at < older_than,
+            task.hardware_uuid.in_(live)).update(
+            {'state': PENDING, 'attempts': 0, 'not_before': None,
+             'updated_at': timeutils.utcnow()}, synchronize_session=False)
+
+
 def worker_task_reveal(context, uuid, state_details, keys):
     """Remove ``keys`` from the STEADY task's ``state_details`` (as
     the caller read them) and record ``secret_revealed``; True if this

@@ -117,6 +117,14 @@ class WorkerTask(base.EdgeEnrollObject):
         db_api.worker_task_mark_pending(context, hardware_uuid)
 
     @classmethod
+    def resync(cls, context, worker_type, older_than):
+        """Run again the STEADY tasks of ``worker_type`` of live hardware
+        that finished before ``older_than``; returns how many.
+        """
+        return db_api.worker_task_resync(context, worker_type,
+                                         base.naive_utc(older_than))
+
+    @classmethod
     def release_claims(cls, context, host):
         """Tasks ``host`` held IN_PROGRESS when it stopped -> PENDING;
         returns how many.

@@ -24,6 +24,15 @@ A worker declares the properties it reads (``fields``), which the
 hardware type adds to its JSON schema, and its options (``opts`` in
 ``opt_group``).  Availability windows are handed to ``process`` so
 that a reservation worker (Blazar's devices) fits the interface.
+
+A worker whose side effect follows something outside the hardware item
+(the ``compute`` worker: the peripherals Cyborg reports for the host)
+says how often to look again: ``resync_interval()`` seconds after a
+task of it went STEADY, the engine runs ``process`` again -- that task
+only, not the hardware's other workers.  A worker may write the
+hardware's read-only properties (``hardware.save()``): that does not
+re-queue any task (only the API's changes do), so a worker's own write
+cannot loop.
 """
 
 import abc
@@ -141,6 +150,13 @@ class BaseWorker(abc.ABC):
         ``WorkerError`` for what the owner must fix.  Other exceptions
         are retried with a backoff.
         """
+
+    def resync_interval(self):
+        """Seconds after which a STEADY task of this worker runs again
+        although its hardware did not change; None (the default): only
+        when it changes or is synced.
+        """
+        return None
 
     def cleanup(self, context, hardware, state_details):
         """Undo the side effect of the deleted ``hardware``; returns

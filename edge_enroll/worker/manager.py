@@ -20,10 +20,12 @@ ERROR.  The engine looks for due tasks every ``[worker]
 poll_interval`` and at once when the API casts ``process(hardware_uuid)``
 (topic ``edge-enroll-worker``) or a slot frees up.
 
-A change arriving while a task runs leaves it ``requeue``d: it runs
-again as soon as it finishes.  Deleted hardware gets each worker's
-``cleanup`` instead of ``process``, and is purged once every task has
-cleaned up.  An engine that restarts releases the claims it held.
+A worker with a ``resync_interval`` has its STEADY tasks that old run
+again (looked for at each poll).  A change arriving while a task runs
+leaves it ``requeue``d: it runs again as soon as it finishes.  Deleted
+hardware gets each worker's ``cleanup`` instead of ``process``, and is
+purged once every task has cleaned up.  An engine that restarts
+releases the claims it held.
 """
 
 import datetime
@@ -154,11 +156,31 @@ class WorkerManager:
         while not self._stopping.is_set():
             self._wake.clear()
             try:
+                self.resync()
                 self.run_due()
             except Exception:
                 # The database may be down: try again at the next poll.
                 LOG.exception('Could not claim due tasks')
             self._wake.wait(self.conf.worker.poll_interval)
+
+    def resync(self):
+        """Make PENDING the STEADY tasks of the workers with a
+        ``resync_interval`` that finished longer ago; returns how many.
+        """
+        count = 0
+        now = timeutils.utcnow()
+        for name, worker in self.workers.items():
+            interval = worker.resync_interval()
+            if not interval:
+                continue
+            found = objects.WorkerTask.resync(
+                self.context, name,
+                now - datetime.timedelta(seconds=interval))
+            if found:
+                LOG.debug('Resyncing %(count)d %(type)s tasks',
+                          {'count': found, 'type': name})
+            count += found
+        return count
 
     def run_due(self):
         """Claim due tasks for the free slots and start them; returns
@@ -233,9 +255,13 @@ class WorkerManager:
                      '%(n)d): %(reason)s',
                      {'type': task.worker_type, 'hw': hardware.uuid,
                       'n': attempts, 'reason': result.reason})
+            # Also as last_error: the only detail python-doniclient's
+            # "hardware list --long" shows; the next run clears both.
             task.finish(STATE.PENDING,
                         dict(merge(details, result.payload),
-                             defer_reason=result.reason, attempts=attempts),
+                             defer_reason=result.reason,
+                             last_error='Deferred: %s' % result.reason,
+                             attempts=attempts),
                         not_before=self._later(attempts), attempts=attempts)
             return
         task.finish(STATE.STEADY, merge(details, result.payload))
