@@ -108,7 +108,7 @@ class EdgeHost(HardwareType):
     """
 
     name = 'device'
-    worker_types = ('tunelo', 'credentials')
+    worker_types = ('tunelo', 'credentials', 'compute')
     fields = (
         properties.Field(
             'machine_name', {'type': 'string', 'minLength': 1,
@@ -134,9 +134,11 @@ class EdgeHost(HardwareType):
             'device_profiles',
             {'type': 'array', 'items': {'type': 'string'}},
             read_only=True,
-            description="Cyborg device profiles of the host's "
-                        'peripherals; set by the service, never by users '
-                        '(no worker fills it yet).'),
+            description='Cyborg device profiles the host\'s peripherals '
+                        'can serve (each group of the profile fits one of '
+                        'the devices Cyborg reported for the host), kept '
+                        'in step with hot-plugs by the compute worker; '
+                        'never set by users.'),
     )
 
 

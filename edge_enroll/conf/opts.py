@@ -18,6 +18,7 @@ keystonemiddleware, oslo.log and oslo.policy list their own.
 
 from edge_enroll.conf import api
 from edge_enroll.conf import channel
+from edge_enroll.conf import compute
 from edge_enroll.conf import credentials
 from edge_enroll.conf import default
 from edge_enroll.conf import worker
@@ -27,4 +28,4 @@ def list_opts():
     return ([('DEFAULT', default.list_opts()),
              (api.GROUP, api.list_opts())] +
             worker.list_opts() + channel.list_opts() +
-            credentials.list_opts())
+            credentials.list_opts() + compute.list_opts())
