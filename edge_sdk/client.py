@@ -70,7 +70,8 @@ def _environment_session():
             'clouds.yaml, or OS_AUTH_URL with OS_USERNAME/OS_PASSWORD/'
             'OS_PROJECT_NAME (and domains), or OS_AUTH_URL with '
             'OS_APPLICATION_CREDENTIAL_ID and '
-            'OS_APPLICATION_CREDENTIAL_SECRET')
+            'OS_APPLICATION_CREDENTIAL_SECRET; or enroll this device '
+            'once with "edge-sdk register" and the owner\'s credentials')
     try:
         auth = ks_loading.load_auth_from_argparse_arguments(args)
     except ks_exc.MissingRequiredOptions as e:
@@ -102,24 +103,54 @@ def _cloud_session(cloud):
     return region.get_session(), region.get_interface(), region.region_name
 
 
-def make_adapter(cloud=None, session=None, interface=None,
-                 region_name=None, endpoint_override=None):
-    """A keystoneauth ``Adapter`` for the channel API."""
+def credentials_given(cloud=None):
+    """Whether Keystone credentials come from the command line or the
+    environment (``--os-cloud``, ``OS_CLOUD`` or ``OS_AUTH_URL``), as
+    opposed to the application credential ``edge-sdk register`` stored.
+    """
+    return bool(cloud or os.environ.get('OS_CLOUD') or
+                os.environ.get('OS_AUTH_URL'))
+
+
+def make_session(cloud=None):
+    """``(session, interface, region_name)`` of the credentials of
+    ``cloud`` of clouds.yaml, else of the ``OS_*`` variables; interface
+    and region may be None (the ``OS_*`` variables then decide).
+    """
     cloud = cloud or os.environ.get('OS_CLOUD')
+    if cloud:
+        return _cloud_session(cloud)
+    return _environment_session(), None, None
+
+
+def make_adapter(cloud=None, session=None, interface=None,
+                 region_name=None, endpoint_override=None,
+                 service_type=SERVICE_TYPE):
+    """A keystoneauth ``Adapter`` for the channel API (or another
+    service of ``service_type`` with the same credentials).
+    """
     if session is None:
-        if cloud:
-            session, interface, region_name = _cloud_session(cloud)
-        else:
-            session = _environment_session()
+        session, interface, region_name = make_session(cloud)
     interface = interface or os.environ.get('OS_INTERFACE') or 'public'
     region_name = region_name or os.environ.get('OS_REGION_NAME')
     return ks_adapter.Adapter(
-        session, service_type=SERVICE_TYPE, interface=interface,
+        session, service_type=service_type, interface=interface,
         region_name=region_name, endpoint_override=endpoint_override)
 
 
-class ChannelClient:
-    """``GET/POST/PATCH/DELETE /channels`` with clear errors."""
+class APIClient:
+    """Requests to one service through a keystoneauth ``Adapter``;
+    every failure becomes ``error`` with a message saying what to do
+    (``hints`` by HTTP status).
+    """
+
+    #: The service as messages name it, and its catalog type.
+    service_name = 'channel API'
+    catalog_hint = ('"channel") for this region and interface: check '
+                    'OS_REGION_NAME and OS_INTERFACE, or ask the operator '
+                    'to register edge-channels-api')
+    hints = _HINTS
+    error = ChannelAPIError
 
     def __init__(self, adapter):
         self.adapter = adapter
@@ -129,31 +160,32 @@ class ChannelClient:
             resp = self.adapter.request(path, method, json=body,
                                         raise_exc=False)
         except ks_exc.EndpointNotFound:
-            raise ChannelAPIError(
-                "the cloud's catalog has no channel API (service type "
-                '"channel") for this region and interface: check '
-                'OS_REGION_NAME and OS_INTERFACE, or ask the operator to '
-                'register edge-channels-api')
+            raise self.error(
+                "the cloud's catalog has no %s (service type %s"
+                % (self.service_name, self.catalog_hint))
         except ks_exc.Unauthorized:
-            raise ChannelAPIError(
+            raise self.error(
                 'Keystone refused the credentials: check the OS_* '
                 'variables or the cloud of clouds.yaml', 401)
         except ks_exc.ConnectionError as e:
-            raise ChannelAPIError(
+            raise self.error(
                 'cannot reach the cloud (%s): check the network path to '
-                'Keystone and the channel API, and OS_AUTH_URL' % e)
+                'Keystone and the %s, and OS_AUTH_URL'
+                % (e, self.service_name))
         except ks_exc.ClientException as e:
-            raise ChannelAPIError('the channel API call failed: %s' % e)
+            raise self.error('the %s call failed: %s'
+                             % (self.service_name, e))
         if resp.status_code >= 400:
             try:
                 message = resp.json().get('error') or resp.text
             except (ValueError, AttributeError):
                 message = resp.text
-            hint = _HINTS.get(resp.status_code,
-                              'see the channel API log for details')
-            raise ChannelAPIError(
-                'channel API: %s %s answered %d: %s (%s)' % (
-                    method, path, resp.status_code,
+            hint = self.hints.get(resp.status_code,
+                                  'see the %s log for details'
+                                  % self.service_name)
+            raise self.error(
+                '%s: %s %s answered %d: %s (%s)' % (
+                    self.service_name, method, path, resp.status_code,
                     str(message)[:300].strip(), hint),
                 resp.status_code)
         if resp.status_code == 204 or not resp.content:
@@ -161,10 +193,13 @@ class ChannelClient:
         try:
             return resp.json()
         except ValueError:
-            raise ChannelAPIError('channel API: %s %s answered with no '
-                                  'JSON: check the service catalog '
-                                  'points at edge-channels-api'
-                                  % (method, path))
+            raise self.error('%s: %s %s answered with no JSON: check the '
+                             'service catalog' % (self.service_name,
+                                                  method, path))
+
+
+class ChannelClient(APIClient):
+    """``GET/POST/PATCH/DELETE /channels`` with clear errors."""
 
     def list(self):
         body = self._request('GET', '/channels')

@@ -12,18 +12,25 @@
 
 """``edge-sdk``: the device side of the channels.
 
-    edge-sdk [--config-file PATH] [--state-dir DIR] [--os-cloud NAME] up
+    edge-sdk [--config-file PATH] [--state-dir DIR] [--os-cloud NAME] \
+        register --machine-name M --contact-email E [--wait S]
+    edge-sdk up
     edge-sdk status [--json]
     edge-sdk rotate-key [--channel NAME ...]
     edge-sdk down [--delete]
     edge-sdk run
 
 Credentials come from the standard ``OS_*`` variables or ``clouds.yaml``
-(``OS_CLOUD`` / ``--os-cloud``).  Network changes go through a privsep
-daemon that keeps only CAP_NET_ADMIN: run as root, or configure
-``[edge_sdk_privileged] helper_command`` (sudo privsep-helper).
+(``OS_CLOUD`` / ``--os-cloud``); when neither is given, from the
+application credential that ``edge-sdk register`` stored in the state
+directory.  A registered device finds its channels through its hardware
+item in the enrollment service (``edge_sdk.enrollment``).  Network
+changes go through a privsep daemon that keeps only CAP_NET_ADMIN: run
+as root, or configure ``[edge_sdk_privileged] helper_command`` (sudo
+privsep-helper).
 """
 
+import argparse
 import json
 import os
 import signal
@@ -36,6 +43,7 @@ from oslo_privsep import priv_context
 
 from edge_sdk import client as client_mod
 from edge_sdk import conf
+from edge_sdk import enrollment
 from edge_sdk import keys
 from edge_sdk import netdev
 from edge_sdk import privileged
@@ -48,7 +56,53 @@ LOG = logging.getLogger(__name__)
 DEFAULT_CONFIG_FILE = '/etc/edge-sdk/edge-sdk.conf'
 
 
+REGISTER_DESCRIPTION = """\
+Enroll this device through the enrollment service (service type
+"inventory") with its owner's credentials (OS_* variables or OS_CLOUD):
+make the channels' keys in the state directory, enroll a hardware item
+of type "device" named [edge_sdk] device_name with their public keys,
+wait until the service has made the channels and an application
+credential, and store that credential (the service shows its secret
+once) in STATE_DIR/credential.json, mode 0600.  Afterwards the other
+commands need no OS_* credentials.
+
+Running it again is safe: it adopts the item of this name (sending the
+keys again if they changed) and keeps the stored credential.  When the
+secret was shown elsewhere and is not stored here, --rotate-credential
+has a new credential made.
+
+Example, as root on the new device:
+
+    OS_CLOUD=mycloud edge-sdk register --machine-name raspberrypi4-64 \\
+        --contact-email owner@example.org
+    edge-sdk up
+"""
+
+
 def add_command_parsers(subparsers):
+    p = subparsers.add_parser(
+        'register', help="enroll this device with its owner's "
+                         'credentials and store the credential it gets',
+        description=REGISTER_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('--machine-name', required=True,
+                   help='what the machine is (free text, e.g. '
+                        '"raspberrypi4-64")')
+    p.add_argument('--contact-email', required=True,
+                   help="the owner's contact (seen by the project only)")
+    p.add_argument('--wait', type=float, default=120.0,
+                   help='seconds to wait for the channels and the '
+                        'credential (default 120)')
+    p.add_argument('--rotate-credential', action='store_true',
+                   help='have a new application credential made (the '
+                        'old one stops working), e.g. when the secret '
+                        'was shown elsewhere and is not stored here')
+    p.add_argument('--take-over', action='store_true',
+                   help='adopt a hardware item of this name even though '
+                        'it has other keys (another device of the same '
+                        'name then loses its channels)')
+    p.add_argument('--json', action='store_true',
+                   help='print the result as JSON')
     p = subparsers.add_parser(
         'up', help='make the keys, find or create the channels and bring '
                    'their interfaces up')
@@ -131,8 +185,99 @@ def _print_status(result, as_json):
                 else 'last handshake %d s ago' % age))
 
 
+def _auth_url(session):
+    # What this device reached Keystone with: the service's own URL (in
+    # the credential's details) may be one only the cloud can reach.
+    return getattr(getattr(session, 'auth', None), 'auth_url', None)
+
+
+def _register(settings, command):
+    try:
+        enrollment.check_registrable(settings)
+    except ValueError as e:
+        return _fail('bad configuration: %s' % e, 2)
+    if not client_mod.credentials_given(CONF.os_cloud):
+        return _fail("register needs the device owner's credentials: set "
+                     'OS_CLOUD to a cloud of clouds.yaml, or the OS_AUTH_URL '
+                     'and OS_USERNAME/OS_PASSWORD/OS_PROJECT_NAME variables')
+    session, interface, region = client_mod.make_session(CONF.os_cloud)
+    interface = interface or os.environ.get('OS_INTERFACE') or 'public'
+    region = region or os.environ.get('OS_REGION_NAME')
+    hardware = enrollment.HardwareClient(client_mod.make_adapter(
+        session=session, interface=interface, region_name=region,
+        service_type=enrollment.SERVICE_TYPE))
+    say = LOG.info if command.json else print
+    if settings.channel_subnets or settings.endpoint:
+        say('note: [edge_sdk] channel_subnets and endpoint are not used by '
+            "an enrolled device: the enrollment service's worker makes the "
+            'channels')
+    registration = enrollment.Registration(
+        settings, hardware, auth_url=_auth_url(session), region_name=region,
+        interface=interface, progress=say)
+    hw = registration.run(command.machine_name, command.contact_email,
+                          command.wait, rotate=command.rotate_credential,
+                          take_over=command.take_over)
+    record = registration.record
+    # The credential must work from here, with the access it has.
+    check = enrollment.HardwareClient(client_mod.make_adapter(
+        session=enrollment.credential_session(record), interface=interface,
+        region_name=region, service_type=enrollment.SERVICE_TYPE))
+    if check.get(hw['uuid']) is None:
+        raise enrollment.EnrollmentError(
+            'the stored application credential cannot read hardware %s: '
+            'ask the operator to check [credentials] access_rules of the '
+            'enrollment service' % hw['uuid'])
+    result = {'hardware_uuid': hw['uuid'], 'hardware_name': hw['name'],
+              'channels': enrollment.channel_ids(hw),
+              'application_credential_id': record[
+                  'application_credential_id'],
+              'credential_file': enrollment.credential_path(
+                  settings.state_dir)}
+    if command.json:
+        print(json.dumps(result, indent=2, sort_keys=True))
+    else:
+        print('registered %s as hardware %s, channels %s; application '
+              'credential %s in %s; now run "edge-sdk up"' % (
+                  hw['name'], hw['uuid'], ', '.join(
+                      '%s %s' % item for item in sorted(
+                          result['channels'].items())),
+                  result['application_credential_id'],
+                  result['credential_file']))
+    return 0
+
+
+def channel_source(settings, cloud=None):
+    """Where the channels come from (``sync.DirectChannels`` or
+    ``enrollment.EnrolledChannels``) and with which credentials: those
+    given (``cloud``, ``OS_CLOUD``, ``OS_*``), else the stored one.
+    """
+    record = enrollment.read_credential(settings.state_dir)
+    if client_mod.credentials_given(cloud) or record is None:
+        session, interface, region = client_mod.make_session(cloud)
+    else:
+        session = enrollment.credential_session(record)
+        interface = record.get('interface')
+        region = record.get('region_name')
+    channels = client_mod.ChannelClient(client_mod.make_adapter(
+        session=session, interface=interface, region_name=region))
+    if record is None:
+        return sync.DirectChannels(channels)
+    if record['hardware_name'] != settings.device_name:
+        LOG.warning('This device is enrolled as %(hw)s, not as its '
+                    '[edge_sdk] device_name %(name)s: its channels are '
+                    '%(hw)s\'s', {'hw': record['hardware_name'],
+                                   'name': settings.device_name})
+    hardware = enrollment.HardwareClient(client_mod.make_adapter(
+        session=session, interface=interface, region_name=region,
+        service_type=enrollment.SERVICE_TYPE))
+    return enrollment.EnrolledChannels(hardware, channels,
+                                       record['hardware_uuid'])
+
+
 def run_command(settings):
     command = CONF.command
+    if command.name == 'register':
+        return _register(settings, command)
     needs_api = command.name in ('up', 'rotate-key', 'run') or (
         command.name == 'down' and command.delete) or (
         command.name == 'status' and not command.local)
@@ -144,8 +289,13 @@ def run_command(settings):
                          2)
     client = None
     if needs_api:
-        client = client_mod.ChannelClient(
-            client_mod.make_adapter(cloud=CONF.os_cloud))
+        client = channel_source(settings, CONF.os_cloud)
+        if command.name == 'down':
+            # Before any interface goes: the worker owns the channels.
+            try:
+                sync.check_deletable(client)
+            except ValueError as e:
+                return _fail(str(e), 2)
     _start_privsep()
     if command.name == 'up':
         for name, (channel, tunnel) in sync.up(settings, client,
@@ -190,6 +340,6 @@ def main(argv=None):
     try:
         return run_command(settings)
     except (client_mod.ChannelAPIError, keys.KeyFileError,
-            wireguard.ChannelNotReady, netdev.CommandFailed,
-            ValueError, OSError) as e:
+            enrollment.EnrollmentError, wireguard.ChannelNotReady,
+            netdev.CommandFailed, ValueError, OSError) as e:
         return _fail(str(e))

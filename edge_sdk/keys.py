@@ -115,6 +115,13 @@ def write_private(path, private_key):
     the first byte on.
     """
     check_private(private_key)
+    write_secret(path, private_key + '\n')
+
+
+def write_secret(path, text):
+    """Write ``text`` (ASCII) into ``path`` atomically, mode 0600 from
+    the first byte on (a key, the stored application credential).
+    """
     directory = os.path.dirname(path) or '.'
     tmp = os.path.join(directory, '.%s.%d.tmp' % (os.path.basename(path),
                                                    os.getpid()))
@@ -123,7 +130,7 @@ def write_private(path, private_key):
     try:
         # The umask can only remove bits; make sure of the result.
         os.fchmod(fd, 0o600)
-        os.write(fd, (private_key + '\n').encode('ascii'))
+        os.write(fd, text.encode('ascii'))
         os.fsync(fd)
     except BaseException:
         os.close(fd)
@@ -147,19 +154,32 @@ def generate(path):
     return public_key(private_key)
 
 
-def read_private(path):
-    """The private key in ``path``; refuse a file others could read."""
+def read_secret(path, limit=4096,
+                remedy='"edge-sdk rotate-key" if others may have read it'):
+    """The text of ``path`` (at most ``limit`` bytes); refuse a file
+    others could read, a link, or one of another user; ``remedy``: what
+    to do when others may have read it.
+    """
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode) or st.st_mode & 0o077:
             raise KeyFileError(
                 '%s must be a regular file of mode 0600 (it is %o): run '
-                '"chmod 600 %s", or "edge-sdk rotate-key" if others may '
-                'have read it' % (path, stat.S_IMODE(st.st_mode), path))
-        text = os.read(fd, 4096).decode('ascii', 'replace').strip()
+                '"chmod 600 %s", or %s' % (path, stat.S_IMODE(st.st_mode),
+                                           path, remedy))
+        if st.st_uid != os.geteuid():
+            raise KeyFileError('%s belongs to uid %d, not to this user '
+                               '(%d): run as its owner'
+                               % (path, st.st_uid, os.geteuid()))
+        return os.read(fd, limit).decode('ascii', 'replace')
     finally:
         os.close(fd)
+
+
+def read_private(path):
+    """The private key in ``path``; refuse a file others could read."""
+    text = read_secret(path).strip()
     try:
         return check_private(text)
     except ValueError as e:

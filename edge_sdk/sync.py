@@ -17,6 +17,13 @@ The library functions take plain values so that other programs (an
 enrollment agent, tests) can drive them: ``apply`` brings one channel
 representation up on its interface; ``up``, ``rotate_key``, ``down``,
 ``status`` and ``run`` add the keys and the channel API around it.
+
+Where the channels come from: a device on its own finds and makes them
+by name in the channel API (``DirectChannels``, around a
+``ChannelClient``); a device enrolled with ``edge-sdk register`` finds
+them through its hardware item in the enrollment service, whose worker
+makes them (``edge_sdk.enrollment.EnrolledChannels``).  The functions
+take either (a bare ``ChannelClient`` is a ``DirectChannels``).
 """
 
 import re
@@ -28,6 +35,7 @@ from oslo_log import log as logging
 
 from edge_channels import channel as channel_contract
 from edge_sdk import client as client_mod
+from edge_sdk import enrollment
 from edge_sdk import keys
 from edge_sdk import privileged
 from edge_sdk import wireguard
@@ -194,6 +202,46 @@ def ensure_channel(client, name, public_key, subnet=None, endpoint=None,
     return channel
 
 
+class DirectChannels:
+    """The channels of a device that is not enrolled: found by their
+    names (``Settings.api_name``) and made by the device itself.
+    """
+
+    enrolled = False
+
+    def __init__(self, client):
+        self.channels = client
+
+    def snapshot(self):
+        """The project's channels, read once for a pass."""
+        return self.channels.list()
+
+    def current(self, settings, name, snapshot=None):
+        return self.channels.find(settings.api_name(name), snapshot)
+
+    def ensure(self, settings, name, public_key, snapshot=None, wait=0.0):
+        return ensure_channel(self.channels, settings.api_name(name),
+                              public_key, settings.channel_subnets.get(name),
+                              settings.endpoint, snapshot,
+                              host=settings.device_name)
+
+    def rotatable(self, settings, name):
+        """What ``set_key`` needs of channel ``name``, or None when
+        there is no such channel to rotate the key of.
+        """
+        return self.current(settings, name)
+
+    def set_key(self, settings, name, found, public_key, wait=0.0):
+        return self.channels.update(found['uuid'], public_key=public_key)
+
+
+def source_of(client):
+    """``client`` as a source of channels (see the module)."""
+    if isinstance(client, (DirectChannels, enrollment.EnrolledChannels)):
+        return client
+    return DirectChannels(client)
+
+
 def wait_ready(client, name, channel, timeout, interval=0.5):
     """``channel`` again once its hub has reported its key and endpoint
     (raises ``ChannelNotReady`` after ``timeout`` seconds).
@@ -218,6 +266,7 @@ def up(settings, client, wait=60.0):
     Returns ``{name: (channel, tunnel)}``.
     """
     keys.ensure_state_dir(settings.state_dir)
+    source = source_of(client)
     result = {}
     # One channel after the other, in the configured order: the first
     # (control) is up before the next is asked for.  A channel create
@@ -225,12 +274,8 @@ def up(settings, client, wait=60.0):
     # first would delay the control channel by the others' creates.
     for name in settings.channels:
         private_key, public_key = keys.ensure_key(settings.state_dir, name)
-        channel = ensure_channel(client, settings.api_name(name),
-                                 public_key,
-                                 settings.channel_subnets.get(name),
-                                 settings.endpoint,
-                                 host=settings.device_name)
-        channel = wait_ready(client, name, channel, wait)
+        channel = source.ensure(settings, name, public_key, wait=wait)
+        channel = wait_ready(source.channels, name, channel, wait)
         result[name] = (channel, apply(name, channel, private_key,
                                        settings.keepalive,
                                        settings.handshake_wait))
@@ -250,17 +295,18 @@ def rotate_key(settings, client, names=None, wait=60.0):
     whose key the API does not know yet, which the next ``up`` or
     ``run`` repairs; the tunnel keeps the old key until then.
     """
+    source = source_of(client)
     result = {}
     for name in names or settings.channels:
         keys.check_name(name)
-        channel = client.find(settings.api_name(name))
-        if channel is None:
+        found = source.rotatable(settings, name)
+        if found is None:
             raise client_mod.ChannelAPIError(
                 'there is no channel %s to rotate the key of: run '
                 '"edge-sdk up" first' % settings.api_name(name))
         public_key = new_key(settings.state_dir, name)
-        channel = client.update(channel['uuid'], public_key=public_key)
-        channel = wait_ready(client, name, channel, wait)
+        channel = source.set_key(settings, name, found, public_key, wait)
+        channel = wait_ready(source.channels, name, channel, wait)
         private_key = keys.read_private(
             keys.key_path(settings.state_dir, name))
         LOG.info('Channel %(name)s has a new key %(key)s',
@@ -271,16 +317,32 @@ def rotate_key(settings, client, names=None, wait=60.0):
     return result
 
 
+def check_deletable(source):
+    """Refuse to delete the channels of an enrolled device."""
+    if source.enrolled:
+        raise ValueError(
+            'the channels of an enrolled device belong to its hardware item '
+            '%s: delete the item ("openstack hardware delete %s") and the '
+            "enrollment service's workers delete the channels and the "
+            'credential' % (source.uuid, source.uuid))
+
+
 def down(settings, client=None, delete=False):
-    """Remove the interfaces; with ``delete``, the channels too."""
+    """Remove the interfaces; with ``delete``, the channels too (never
+    those of an enrolled device: its hardware item owns them).
+    """
+    source = source_of(client) if delete else None
+    if delete:
+        check_deletable(source)
     for name in settings.channels:
         privileged.delete_interface(wireguard.interface_name(name))
         if delete:
-            for channel in client.find_all(settings.api_name(name)):
+            for channel in source.channels.find_all(
+                    settings.api_name(name)):
                 LOG.info('Deleting channel %(name)s %(uuid)s',
                          {'name': name, 'uuid': channel.get('uuid')})
                 try:
-                    client.delete(channel['uuid'])
+                    source.channels.delete(channel['uuid'])
                 except client_mod.ChannelAPIError as e:
                     if e.status != 404:
                         raise
@@ -290,12 +352,16 @@ def status(settings, client=None):
     """Per channel: the API's view (when a client is given) and the
     interface's (public facts only).
     """
+    source = snapshot = None
+    if client is not None:
+        source = source_of(client)
+        snapshot = source.snapshot()
     result = {}
     for name in settings.channels:
         entry = {'interface': wireguard.interface_name(name)}
         entry['wireguard'] = privileged.show(entry['interface'])
-        if client is not None:
-            entry['channel'] = client.find(settings.api_name(name))
+        if source is not None:
+            entry['channel'] = source.current(settings, name, snapshot)
         result[name] = entry
     return result
 
@@ -309,6 +375,7 @@ class Runner:
     def __init__(self, settings, client, wait=60.0):
         self.settings = settings
         self.client = client
+        self.source = source_of(client) if client is not None else None
         self.wait = wait
         self.applied = {}
         self.stopping = threading.Event()
@@ -317,24 +384,25 @@ class Runner:
         """One pass over the channels; the names re-applied."""
         changed = []
         try:
-            # One read of the channels per pass.
-            channels = self.client.list()
-        except client_mod.ChannelAPIError as e:
+            # One read of the channels (or the hardware item) per pass.
+            snapshot = self.source.snapshot()
+        except (client_mod.ChannelAPIError,
+                enrollment.EnrollmentError) as e:
             LOG.warning('Channels not synchronised: %s', e)
             return changed
         for name in self.settings.channels:
             try:
                 _private, public_key = keys.ensure_key(
                     self.settings.state_dir, name)
-                channel = ensure_channel(
-                    self.client, self.settings.api_name(name), public_key,
-                    self.settings.channel_subnets.get(name),
-                    self.settings.endpoint, channels,
-                    host=self.settings.device_name)
+                # An enrolled device's key change waits for the
+                # service's worker: the next pass finds it done.
+                channel = self.source.ensure(self.settings, name,
+                                             public_key, snapshot)
                 if self.reconcile(name, channel):
                     changed.append(name)
             except (client_mod.ChannelAPIError, ValueError,
-                    wireguard.ChannelNotReady) as e:
+                    wireguard.ChannelNotReady,
+                    enrollment.EnrollmentError) as e:
                 LOG.warning('Channel %(name)s not synchronised: %(err)s',
                             {'name': name, 'err': e})
         return changed
