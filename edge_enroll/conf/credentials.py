@@ -23,14 +23,18 @@ from edge_common import keystoneauth
 
 GROUP = 'credentials'
 SERVICE_TYPE = 'identity'
-#: What the Edge SDK on the host calls: its channels (find, read, and
-#: update the public key on rotation) and its own hardware item.
+#: What the Edge SDK on the host calls: its own hardware item (read
+#: it; change its keys, which the tunelo worker then gives the channels)
+#: and its channels (read them).  Not PATCH on channels: that rule
+#: cannot name the host's own channels, and would let one host of a
+#: project put its key on another's.
 DEFAULT_ACCESS_RULES = [
     'channel:GET:/channels',
     'channel:GET:/channels/*',
-    'channel:PATCH:/channels/*',
     'inventory:GET:/v1/hardware/{hardware_uuid}',
     'inventory:GET:/v1/hardware/{hardware_uuid}/',
+    'inventory:PATCH:/v1/hardware/{hardware_uuid}',
+    'inventory:PATCH:/v1/hardware/{hardware_uuid}/',
 ]
 
 opts = [
@@ -55,8 +59,9 @@ opts = [
                      'hardware UUID.  Every other call with it is '
                      'refused (401) by the service\'s keystonemiddleware, '
                      'which must have [keystone_authtoken] service_type '
-                     'set.  The default lets the Edge SDK read and update '
-                     'its channels and read its hardware item.'),
+                     'set.  The default lets the Edge SDK read its channels '
+                     'and read and change its hardware item (a new key '
+                     'on rotation).'),
 ]
 
 
