@@ -118,3 +118,45 @@ class CommandLineTest(testtools.TestCase):
         self.assertEqual(1, rc, err)
         self.assertIn('no-such-cloud', err)
         self.assertFalse(os.path.exists(self.state))
+
+    def register(self, *extra):
+        return ('register', '--machine-name', 'rpi', '--contact-email',
+                'o@example.org') + extra
+
+    def test_register_needs_the_owners_credentials(self):
+        self.assertRefused(1, ["owner's credentials", 'OS_CLOUD'],
+                           *self.register(), config='device_name = cam-1\n')
+
+    def test_register_needs_a_host_name(self):
+        self.assertRefused(2, ['host name', 'device_name'],
+                           *self.register(), config='device_name = cam_1\n')
+
+    def test_register_knows_two_channels_only(self):
+        self.assertRefused(2, ['mgmt', 'control and tenant'],
+                           *self.register(),
+                           config='device_name = cam-1\n'
+                                  'channels = control,mgmt\n')
+
+    def test_register_needs_its_options(self):
+        self.assertRefused(2, ['--contact-email'], 'register',
+                           '--machine-name', 'rpi')
+
+    def test_the_stored_credential_is_used_without_os_variables(self):
+        from edge_sdk import enrollment
+        enrollment.write_credential(self.state, {
+            'hardware_uuid': 'e4f1b7a2-3c5d-4e6f-8a9b-0c1d2e3f4a5b',
+            'hardware_name': 'cam-1', 'project_id': None,
+            'auth_url': 'http://127.0.0.1:9/v3',
+            'application_credential_id': 'a' * 32,
+            'application_credential_secret': 's' * 20,
+            'region_name': None, 'interface': None})
+        rc, err = self.edge_sdk('status', config='device_name = cam-1\n')
+        self.assertEqual(1, rc, err)
+        # Keystone of the stored credential, not "no credentials".
+        self.assertIn('cannot reach', err)
+        self.assertNotIn('s' * 20, err)
+        # Its channels are its hardware item's: refused before anything.
+        rc, err = self.edge_sdk('down', '--delete',
+                                config='device_name = cam-1\n')
+        self.assertEqual(2, rc, err)
+        self.assertIn('openstack hardware delete', err)
