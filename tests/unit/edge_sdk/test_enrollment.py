@@ -374,3 +374,26 @@ class RegisterTest(testtools.TestCase):
         source = enrollment.EnrolledChannels(self.hardware, None, HW_UUID)
         e = self.assertRaises(ValueError, sync.check_deletable, source)
         self.assertIn('openstack hardware delete %s' % HW_UUID, str(e))
+
+    def test_run_sends_a_changed_key_through_the_item_only(self):
+        key = self.public_key()
+        self.reply(200, hardware(secret=None, keys_={'control': 'OLD'}))
+        self.reply(200, hardware(tunelo='PENDING', secret=None,
+                                 keys_={'control': key}))
+        self.reply(200, {'uuid': CHANNEL_UUID, 'name': 'cam-1-control',
+                         'properties': {'public_key': 'OLD'}})
+        channels = client_mod.ChannelClient(client_mod.make_adapter(
+            session=ks_session.Session(),
+            endpoint_override=self.hardware.adapter.endpoint_override))
+        runner = sync.Runner(self.settings, enrollment.EnrolledChannels(
+            self.hardware, channels, HW_UUID))
+        # Not applied yet: the worker has not given the channel the key.
+        self.assertEqual([], runner.sync_once())
+        self.assertEqual([
+            ('GET', '/v1/hardware/%s/' % HW_UUID, None),
+            ('PATCH', '/v1/hardware/%s/' % HW_UUID, [{
+                'op': 'add', 'path': '/properties/channels/control',
+                'value': {'channel_type': 'wireguard',
+                          'public_key': key}}]),
+            ('GET', '/channels/%s' % CHANNEL_UUID, None)],
+            self.server.requests)
