@@ -399,6 +399,9 @@ class Registration:
                 "this device's keys (the other device loses its channels)"
                 % (hw['name'], hw['uuid']))
         self.progress('adopting hardware %s (%s)' % (hw['name'], hw['uuid']))
+        # The read that found it may have been the first to show the
+        # secret (a run cut short before it kept it).
+        hw = self._seen(hw)
         if operations:
             self.progress('sending the public keys of %s' % ', '.join(
                 op['path'].rsplit('/', 1)[-1] for op in operations))

@@ -397,3 +397,12 @@ class RegisterTest(testtools.TestCase):
                           'public_key': key}}]),
             ('GET', '/channels/%s' % CHANNEL_UUID, None)],
             self.server.requests)
+
+    def test_the_secret_shown_by_the_lookup_is_kept(self):
+        # A run cut short after the create: the next one's first read
+        # is the one that shows the secret.
+        key = self.public_key()
+        self.reply(200, hardware(keys_={'control': key}))
+        self.registration().run('rpi', 'o@x.org', wait=10)
+        self.assertEqual(SECRET, enrollment.read_credential(self.state)[
+            'application_credential_secret'])
