@@ -61,6 +61,11 @@ PROPERTY = 'device_profiles'
 RESOURCES, TRAIT, ACCEL = 'resources:', 'trait:', 'accel:'
 REQUIRED, FORBIDDEN = 'required', 'forbidden'
 _DIGITS = re.compile(r'[0-9]{1,18}')
+#: The API version in the paths of Zun and Cyborg, which catalogs give
+#: with it (DevStack: ".../v1", ".../accelerator/v2") or without.
+VERSION_PREFIX = {'zun': '/v1', 'cyborg': '/v2'}
+SERVICE_NAMES = {'placement': 'Placement', 'cyborg': 'Cyborg',
+                 'zun': 'Zun'}
 
 
 class Malformed(ValueError):
@@ -255,11 +260,22 @@ class ComputeWorker(base.BaseWorker):
         return self.conf.compute.resync_interval or None
 
     def _call(self, group, method, path, ok=(200,), **kwargs):
+        """``method path`` on ``group``'s service; ``path`` without the
+        API version (``/services``: Zun's ``/v1/services``).
+        """
         if group not in self._adapters:
             self._adapters[group] = base.service_adapter(self.conf, group)
-        service = {'placement': 'Placement', 'cyborg': 'Cyborg',
-                   'zun': 'Zun'}[group]
-        return base.call(self._adapters[group], service, method, path,
+        adapter = self._adapters[group]
+        prefix = VERSION_PREFIX.get(group, '')
+        if prefix:
+            try:
+                endpoint = adapter.get_endpoint() or ''
+            except base.UNREACHABLE as e:
+                raise base.Unavailable('%s unreachable: %s'
+                                       % (SERVICE_NAMES[group], e))
+            if not endpoint.rstrip('/').endswith(prefix):
+                path = prefix + path
+        return base.call(adapter, SERVICE_NAMES[group], method, path,
                          ok=ok, **kwargs)
 
     def _json(self, group, path, key, **kwargs):
@@ -277,7 +293,7 @@ class ComputeWorker(base.BaseWorker):
 
     def _zun_service(self, host):
         """Zun's record of the host's zun-compute, or None."""
-        for svc in self._json('zun', '/v1/services', 'services',
+        for svc in self._json('zun', '/services', 'services',
                               microversion=ZUN_VERSION):
             if isinstance(svc, dict) and svc.get('host') == host and \
                     svc.get('binary') == ZUN_BINARY:
@@ -306,7 +322,7 @@ class ComputeWorker(base.BaseWorker):
     def _cyborg_providers(self):
         """Uuids of the providers of Cyborg's deployables (all hosts')."""
         return {dep.get('rp_uuid') for dep in self._json(
-            'cyborg', '/v2/deployables', 'deployables')
+            'cyborg', '/deployables', 'deployables')
             if isinstance(dep, dict) and dep.get('rp_uuid')}
 
     def _device_providers(self, host, root):
@@ -347,7 +363,7 @@ class ComputeWorker(base.BaseWorker):
         except _NotYet as e:
             return base.WorkerResult.Defer(reason=str(e))
         names, skipped = satisfiable(
-            self._json('cyborg', '/v2/device_profiles', 'device_profiles'),
+            self._json('cyborg', '/device_profiles', 'device_profiles'),
             providers)
         for what, why in skipped:
             LOG.warning('Skipping device profile %(name)s for host '
@@ -409,7 +425,7 @@ class ComputeWorker(base.BaseWorker):
         svc = self._zun_service(host)
         if svc is not None and not svc.get('forced_down'):
             # Nothing is scheduled there from now on.
-            self._call('zun', 'PUT', '/v1/services/force_down',
+            self._call('zun', 'PUT', '/services/force_down',
                        ok=(200, 404), microversion=ZUN_VERSION,
                        params={'host': host, 'binary': ZUN_BINARY,
                                'forced_down': 'True'})
@@ -433,7 +449,7 @@ class ComputeWorker(base.BaseWorker):
             LOG.info('Deleted the %(count)d resource providers of host '
                      '%(host)s', {'count': len(tree), 'host': host})
         if svc is not None:
-            self._call('zun', 'DELETE', '/v1/services', ok=(200, 204, 404),
+            self._call('zun', 'DELETE', '/services', ok=(200, 204, 404),
                        microversion=ZUN_VERSION,
                        params={'host': host, 'binary': ZUN_BINARY})
             LOG.info('Deleted the %(binary)s service record of host '
