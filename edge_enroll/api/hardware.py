@@ -31,6 +31,8 @@ from edge_enroll.api import schema
 LOG = logging.getLogger(__name__)
 SORT_KEYS = ('created_at', 'updated_at', 'name', 'uuid')
 SORT_DIRS = ('asc', 'desc')
+#: Tries of a PATCH against hardware that keeps changing meanwhile.
+PATCH_ATTEMPTS = 3
 
 
 def _time(value):
@@ -186,13 +188,28 @@ class HardwareAPI:
                 w.uuid: w for w in objects.AvailabilityWindow
                 .list_for_hardware(context, hw.uuid)})
         if hw_ops:
-            hw.name, hw.properties = schema.apply_patch(
-                hw_type, hw.name, hw.properties, hw_ops)
-            hw.save()
+            hw = self._patch(context, hw, hw_type, hw_ops)
         if windows:
             objects.AvailabilityWindow.apply(context, hw.uuid, *windows)
         self._wake(context, hw)
         return self._show(context, hw)
+
+    @staticmethod
+    def _patch(context, hw, hw_type, ops):
+        """Apply JSON-Patch ``ops`` to ``hw`` and save it; if it changed
+        since it was read (a worker recording device profiles), apply
+        them again to what it is now, so neither change is lost.
+        """
+        for attempt in range(PATCH_ATTEMPTS):
+            hw.name, hw.properties = schema.apply_patch(
+                hw_type, hw.name, hw.properties, ops)
+            try:
+                hw.save()
+                return hw
+            except exception.HardwareChanged:
+                if attempt + 1 == PATCH_ATTEMPTS:
+                    raise
+                hw = objects.Hardware.get_by_uuid(context, hw.uuid)
 
     def sync(self, context, ident):
         self._wake(context, self._find(context, ident, 'hardware:sync'))

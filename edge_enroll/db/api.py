@@ -137,18 +137,27 @@ def hardware_list(context, project_id=None, limit=None, marker=None,
         return query.all()
 
 
-def hardware_update(context, uuid, values):
-    """Change ``values`` (name, properties) of live hardware ``uuid``."""
-    values = dict(values, updated_at=timeutils.utcnow())
+def hardware_update(context, uuid, values, expected_version):
+    """Change ``values`` (name, properties) of live hardware ``uuid`` if
+    it is still at ``expected_version`` (the ``version`` read before
+    the change was made); raises ``HardwareChanged`` if not.
+    """
+    values = dict(values, updated_at=timeutils.utcnow(),
+                  version=models.Hardware.version + 1)
     try:
         with _writer(context) as session:
-            count = _hardware_query(session).filter_by(uuid=uuid).update(
+            count = _hardware_query(session).filter_by(
+                uuid=uuid, version=expected_version).update(
                 values, synchronize_session=False)
+            found = count or _hardware_query(session).filter_by(
+                uuid=uuid).count()
     except db_exception.DBDuplicateEntry:
         raise exception.HardwareNameInUse(name=exception.quote(
             values.get('name')))
-    if not count:
+    if not found:
         raise exception.HardwareNotFound(hardware=exception.quote(uuid))
+    if not count:
+        raise exception.HardwareChanged(uuid=uuid)
     return hardware_get_by_uuid(context, uuid)
 
 

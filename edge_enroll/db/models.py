@@ -47,6 +47,10 @@ class Hardware(models.SoftDeleteMixin, Base):
     hardware_type = sa.Column(sa.String(64), nullable=False)
     name = sa.Column(sa.String(255), nullable=False)
     properties = sa.Column(db_types.JsonEncodedDict, nullable=False)
+    #: Bumped by every update, which names the version it read: an
+    #: update made from a stale read is refused, not lost.
+    version = sa.Column(sa.Integer, nullable=False, default=0,
+                        server_default='0')
 
 
 class WorkerTask(Base):

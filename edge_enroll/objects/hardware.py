@@ -33,6 +33,8 @@ class Hardware(base.EdgeEnrollObject):
         'hardware_type': fields.StringField(),
         'name': fields.StringField(),
         'properties': obj_fields.JSONDictField(),
+        # The database row's: ``save`` writes only over what it read.
+        'version': fields.IntegerField(default=0),
         'deleted': fields.BooleanField(default=False),
     }, **base.EdgeEnrollObject.timestamps)
 
@@ -90,13 +92,15 @@ class Hardware(base.EdgeEnrollObject):
 
     def save(self):
         """Write changed ``name`` and ``properties`` (in-place changes of
-        ``properties`` included).
+        ``properties`` included); raises ``HardwareChanged`` if the
+        hardware changed since it was read.
         """
         changed = self.obj_what_changed() & set(self._MUTABLE)
         if changed:
             self._update_from_row(db_api.hardware_update(
                 self._context, self.uuid,
-                {name: getattr(self, name) for name in changed}))
+                {name: getattr(self, name) for name in changed},
+                self.version))
 
     def soft_delete(self):
         self._update_from_row(db_api.hardware_soft_delete(

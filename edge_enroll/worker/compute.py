@@ -416,6 +416,12 @@ class ComputeWorker(base.BaseWorker):
             # Deleted meanwhile: the API re-queued this task, whose
             # cleanup comes next.
             return
+        except exception.HardwareChanged:
+            # The owner changed it between the read and the write: the
+            # API re-queued this task, whose next run records them.
+            raise base.Unavailable('hardware %s changed while its device '
+                                   'profiles were recorded'
+                                   % hardware.uuid)
         LOG.info('Hardware %(hw)s (host %(host)s) serves device profiles '
                  '%(names)s', {'hw': hardware.uuid, 'host': hardware.name,
                                'names': ', '.join(names) or '(none)'})

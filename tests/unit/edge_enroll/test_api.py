@@ -33,6 +33,7 @@ from edge_enroll import objects
 from edge_enroll import rpcapi
 from edge_enroll.api import app as app_mod
 from edge_enroll.api import policy
+from edge_enroll.api import schema
 from tests.unit.edge_enroll import base
 
 
@@ -172,6 +173,32 @@ class AppTest(testtools.TestCase):
             {'op': 'remove', 'path': '/properties/channels', 'value': True}],
             status=200).json
         self.assertNotIn('channels', unset['properties'])
+
+    def test_patch_racing_a_worker_write_keeps_both(self):
+        hw = self.create()
+        path = '/v1/hardware/%s/' % hw['uuid']
+        apply_patch = schema.apply_patch
+        raced = []
+
+        def worker_writes_first(*args):
+            # A fault that cannot be timed for real: the compute worker
+            # records device profiles between this PATCH's read and its
+            # write.
+            if not raced:
+                raced.append(True)
+                current = objects.Hardware.get_by_uuid(self.ctx, hw['uuid'])
+                current.properties = dict(current.properties,
+                                          device_profiles=['camera'])
+                current.save()
+            return apply_patch(*args)
+
+        self.useFixture(fixtures.MonkeyPatch(
+            'edge_enroll.api.schema.apply_patch', worker_writes_first))
+        changed = self.call('PATCH', path, [
+            {'op': 'replace', 'path': '/properties/machine_name',
+             'value': 'jetson-nano'}], status=200).json
+        self.assertEqual('jetson-nano', changed['properties']['machine_name'])
+        self.assertEqual(['camera'], changed['properties']['device_profiles'])
 
     def test_availability_windows_as_the_client_changes_them(self):
         hw = self.create()

@@ -54,6 +54,20 @@ class ObjectsTest(testtools.TestCase):
             .properties['channels']['control']['public_key'])
         self.assertEqual(set(), hw.obj_what_changed())
 
+    def test_save_from_a_stale_read_is_refused_not_lost(self):
+        hw = self._hardware()
+        stale = objects.Hardware.get_by_uuid(self.ctx, hw.uuid)
+        hw.properties['device_profiles'] = ['camera']
+        hw.save()
+        stale.properties['machine_name'] = 'jetson-nano'
+        self.assertRaises(exception.HardwareChanged, stale.save)
+        fresh = objects.Hardware.get_by_uuid(self.ctx, hw.uuid)
+        self.assertEqual({'machine_name': 'pi', 'device_profiles':
+                          ['camera']}, fresh.properties)
+        fresh.properties['machine_name'] = 'jetson-nano'
+        fresh.save()
+        self.assertEqual(2, fresh.version)
+
     def test_name_is_reusable_after_soft_delete_only(self):
         hw = self._hardware()
         self.assertRaises(exception.HardwareNameInUse, self._hardware)

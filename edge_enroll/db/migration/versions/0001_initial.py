@@ -42,6 +42,8 @@ def upgrade():
         sa.Column('hardware_type', sa.String(64), nullable=False),
         sa.Column('name', sa.String(255), nullable=False),
         sa.Column('properties', db_types.JsonEncodedDict, nullable=False),
+        sa.Column('version', sa.Integer, nullable=False,
+                  server_default='0'),
         *_timestamps(),
         sa.Column('deleted_at', sa.DateTime, nullable=True),
         sa.Column('deleted', db_types.SoftDeleteInteger, nullable=True),
