@@ -31,6 +31,13 @@ have a tenant channel; ``add_edge_host`` adds an edge host: a network
 namespace whose Edge SDK brings up its control and tenant channels,
 and a compute host inside it (``aio.compute``) that reaches the
 cloud's services only through the control channel.
+
+A cloud with ``enroll=True`` (an edge cloud always) also runs the
+enrollment service (``aio.enroll``: ``edge-enroll-api`` and
+``edge-enroll-worker``, as ``cloud.enroll``) with the ``credentials``
+and ``compute`` workers, and ``tunelo`` when the cloud has the channel
+API: enrolling hardware named as a compute host records that host's
+peripherals as its ``device_profiles``.
 """
 
 import contextlib
@@ -53,6 +60,7 @@ from aio import cyborg as cyborg_mod
 from aio import db as db_mod
 from aio import edge as edge_mod
 from aio import emulated as emulated_mod
+from aio import enroll as enroll_mod
 from aio import keystone as keystone_mod
 from aio import kuryr as kuryr_mod
 from aio import neutron as neutron_mod
@@ -82,12 +90,15 @@ class Cloud:
     ``aio.zun.DEVICE_PATHS``) says how zun-compute gives containers
     their devices, and which API version the cloud's clients ask for.
     ``edge``: an edge cloud (see the module), which ``add_edge_host``
-    needs.
+    needs.  ``enroll``: run the enrollment service (``cloud.enroll``,
+    an ``aio.enroll.Enroll``; implied by ``edge``), with
+    ``enroll_sections`` ({group: options}) over its configuration.
     """
 
     def __init__(self, workdir=None, db='sqlite', emulated=True,
                  periodic_interval=5, host=None, progress=None,
-                 device_path=zun_mod.DEFAULT_DEVICE_PATH, edge=False):
+                 device_path=zun_mod.DEFAULT_DEVICE_PATH, edge=False,
+                 enroll=False, enroll_sections=None):
         if device_path not in zun_mod.DEVICE_PATHS:
             raise ValueError('no device path %r: choose one of %s' % (
                 device_path, ', '.join(sorted(zun_mod.DEVICE_PATHS))))
@@ -97,6 +108,10 @@ class Cloud:
                 'host uses Zun\'s database, which it must reach through '
                 'its tunnel, not as a file')
         self.edge = edge
+        self.enroll_enabled = enroll or edge
+        self.enroll_sections = dict(enroll_sections or {})
+        #: The enrollment service (``aio.enroll.Enroll``) once started.
+        self.enroll = None
         self.device_path = device_path
         self.id = uuid.uuid4().hex[:8]
         self.workdir = os.path.abspath(
@@ -183,6 +198,8 @@ class Cloud:
         urls = {}
         kinds = {svc: self.db_kind for svc in
                  ('keystone', 'placement', 'cyborg', 'zun')}
+        if self.enroll_enabled:
+            kinds['edge_enroll'] = self.db_kind
         kinds['neutron'] = 'mariadb'
         for svc, kind in kinds.items():
             dbs = db_mod.Databases(kind, self.id, self.workdir)
@@ -269,10 +286,37 @@ class Cloud:
         with self.step('Zun API'):
             self.zun.setup()
             self.zun.start_api(self._started)
+        if self.enroll_enabled:
+            with self.step('enrollment service (edge-enroll-api and '
+                           'worker)'):
+                self._start_enroll(urls['edge_enroll'])
         self._state['engines'][self.host] = self.first.docker_url
         self._save()
         self.first.start(kit)
         return self
+
+    def _start_enroll(self, db_url):
+        """The enrollment API and its worker, whose workers call the
+        cloud's services as the ``edge-enroll`` service user.
+        """
+        workers = ['credentials', 'compute']
+        groups = ['credentials', 'placement', 'cyborg', 'zun']
+        sections = {}
+        if self.channel_api is not None:
+            workers.insert(0, 'tunelo')
+            groups.insert(0, 'channel')
+            # Tenant channels on the tenant subnet, as add_edge_host's.
+            sections['channel'] = {'channel_subnets': '%s:%s' % (
+                TENANT_CHANNEL, TENANT_CIDR)}
+        for group, options in self.enroll_sections.items():
+            sections.setdefault(group, {}).update(options)
+        self.enroll = enroll_mod.Enroll(
+            self.workdir, self.logs, self.keystone, self.transport_url,
+            db_url, worker_types=workers, service_groups=groups,
+            sections=sections)
+        self.enroll.setup()
+        self.enroll.start(self._started)
+        self.enroll.start_worker(self._started)
 
     def _start_channels(self):
         """The channel API, on the control and tenant channel subnets,
@@ -376,6 +420,9 @@ class Cloud:
         processes = []
         for host in reversed(list(self.hosts.values())):
             processes += host.processes()
+        if self.enroll is not None:
+            processes += [p for p in (self.enroll.worker,
+                                      self.enroll.process) if p is not None]
         if self.zun is not None and self.zun.api is not None:
             processes.append(self.zun.api)
         if self.cyborg is not None:
