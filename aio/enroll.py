@@ -15,8 +15,11 @@ uWSGI, as the channel API runs (``aio.channels``), and its worker.
 
 Both run as the Keystone user ``edge-enroll`` of the service project,
 with ``service`` and ``admin``: the API only validates tokens with it,
-the worker calls the channel API (``service``) and makes the edge
-hosts' users and application credentials in Keystone (``admin``).  The
+the worker calls the channel API (``service``), makes the edge hosts'
+users and application credentials in Keystone (``admin``), and, for
+the ``compute`` worker, reads and deregisters hosts in Placement,
+Cyborg and Zun (``admin``; groups ``[placement]``, ``[cyborg]``,
+``[zun]``).  The
 catalog gets a service of type ``inventory`` (python-doniclient's)::
 
     enroll = Enroll(workdir, logs, keystone, transport_url, db_url)
@@ -48,8 +51,8 @@ class Enroll:
     ``worker_types``: ``[worker] enabled_worker_types``;
     ``service_groups``: the worker's groups through which it calls
     another service as ``edge-enroll`` (``[channel]``,
-    ``[credentials]``); ``sections``: more configuration, merged over
-    the defaults.
+    ``[credentials]``, ``[placement]``, ``[cyborg]``, ``[zun]``);
+    ``sections``: more configuration, merged over the defaults.
     """
 
     def __init__(self, workdir, logs, keystone, transport_url, db_url,
