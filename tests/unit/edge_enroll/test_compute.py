@@ -17,6 +17,7 @@ resync of a worker's STEADY tasks, on SQLite.
 """
 
 import datetime
+import time
 
 import hypothesis
 import testtools
@@ -25,6 +26,7 @@ from oslo_utils import timeutils
 
 from edge_enroll import objects
 from edge_enroll.worker import compute
+from edge_enroll.worker import manager as manager_mod
 from tests.unit.edge_enroll import base as db_base
 
 
@@ -247,3 +249,51 @@ class ResyncTest(testtools.TestCase):
         # A PENDING task is not counted again.
         self.assertEqual(0, objects.WorkerTask.resync(
             self.ctx, 'compute', now + datetime.timedelta(seconds=1)))
+
+
+class EngineTest(testtools.TestCase):
+    """The engine with the compute worker, Zun's port closed (a real
+    refused connection): the deferral and its reason where the client
+    shows it, and the resync of a STEADY task.
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.db = self.useFixture(db_base.Database('sqlite'))
+        self.ctx = self.db.context
+        conf = self.db.conf
+        conf.set_override('enabled_worker_types', ['compute'], 'worker')
+        self.engine = manager_mod.WorkerManager(conf)
+        self.addCleanup(self.engine.stop)
+        # Nothing listens on the discard port.
+        conf.set_override('endpoint_override', 'http://127.0.0.1:9/v1',
+                          'zun')
+        conf.set_override('resync_interval', 0.001, 'compute')
+        self.hw = objects.Hardware(
+            self.ctx, project_id='p', hardware_type='device', name='edge1',
+            properties={'machine_name': 'm',
+                        'contact_email': 'o@example.org'})
+        self.hw.create()
+        self.engine.ensure_tasks(self.hw)
+
+    def task(self):
+        [task] = objects.WorkerTask.list_for_hardware(self.ctx, self.hw.uuid)
+        return task
+
+    def test_deferral_reason_is_also_last_error(self):
+        [claimed] = objects.WorkerTask.claim_due(self.ctx, 'e', 10)
+        self.engine.run_task(claimed)
+        task = self.task()
+        self.assertEqual(objects.WorkerState.PENDING, task.state)
+        reason = task.state_details['defer_reason']
+        self.assertIn('Zun unreachable', reason)
+        self.assertEqual('Deferred: %s' % reason,
+                         task.state_details['last_error'])
+
+    def test_resync_runs_only_the_steady_task_again(self):
+        [claimed] = objects.WorkerTask.claim_due(self.ctx, 'e', 10)
+        claimed.finish(objects.WorkerState.STEADY, {'device_profiles': []})
+        time.sleep(0.01)
+        self.assertEqual(1, self.engine.resync())
+        self.assertEqual(objects.WorkerState.PENDING, self.task().state)
+        self.assertEqual(0, self.engine.resync())
