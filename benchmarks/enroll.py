@@ -382,11 +382,13 @@ class Bench:
                         sorted(WORKERS) and \
                         all(w['state'] == STEADY for w in hw['workers']):
                     seen[hw['uuid']] = now
-            errors = [hw['uuid'] for hw in items if hw['uuid'] in uuids
-                      and any(w['state'] == 'ERROR' for w in hw['workers'])]
+            errors = ['%s %s: %s' % (hw['uuid'], w['worker_type'],
+                                     w['state_details'].get('last_error'))
+                      for hw in items if hw['uuid'] in uuids
+                      for w in hw['workers'] if w['state'] == 'ERROR']
             if errors:
-                raise RuntimeError('hosts in ERROR: %s (see %s)' % (
-                    ', '.join(errors), self.log.path))
+                raise RuntimeError('workers in ERROR: %s (see %s)' % (
+                    '; '.join(errors), self.log.path))
             if time.monotonic() > deadline:
                 raise RuntimeError('%d hosts not STEADY within %d s (see '
                                    '%s)' % (len(uuids) - len(seen), TIMEOUT,
