@@ -13,8 +13,10 @@
 """Enrollment of edge hosts: how soon every worker is STEADY, and what
 listing 1,000 hosts costs against showing one.
 
-Keystone, RabbitMQ and Neutron (ML2 ``edge_bridge`` and
-``edge_channel``) are started by ``aio.controlplane``, the channel API
+Keystone (on MariaDB, as deployed: on SQLite, its one writer makes
+concurrent credentials meet "database is locked" and defer), RabbitMQ
+and Neutron (ML2 ``edge_bridge`` and ``edge_channel``) are started by
+``aio.controlplane``, the channel API
 under uWSGI by ``aio.channels``, the enrollment API under uWSGI and
 ``edge-enroll-worker`` by ``aio.enroll``, on a MariaDB database: the
 services and the real ``tunelo`` and ``credentials`` workers as the
@@ -35,7 +37,9 @@ poll.
    worker STEADY in ``GET /v1/hardware/`` (polled every ``POLL`` s, the
    poll's delay included).  p50 / p95 / max; the most tasks seen
    IN_PROGRESS at once against ``task_concurrency``; runs beyond one a
-   task (defers, retries, re-runs).  Each host's channels are then
+   task (defers, retries, re-runs); where the workers' time goes: the
+   server time (uWSGI's request logs) of the channel API's and
+   Keystone's calls they make (``CALLS``).  Each host's channels are then
    counted in the channel API.  Then every host is deleted at once,
    timed until the engine purged it (every worker cleaned up: its line
    "Purged deleted hardware"); the channels and Keystone users left are
