@@ -29,6 +29,13 @@ What the services answer is not trusted: a malformed device profile
 or provider is skipped with a warning, never an exception (Chameleon's
 reporter of device profiles crashed its coordinator and was reverted).
 
+An enrollment claims only a host that registers after it: a
+zun-compute of that name that Zun knew before the hardware was created
+is another's compute host, which a project member must not be able to
+read or, by deleting the hardware, deregister.  The task goes to ERROR
+instead, and the claim (``host_bound`` in ``state_details``) is what
+lets ``cleanup`` touch the host at all.
+
 ``cleanup`` forces the host's zun-compute down (nothing is scheduled
 there any more), defers while Placement holds allocations against the
 host's providers (containers still there), then deletes the providers,
@@ -42,6 +49,7 @@ import math
 import re
 
 from oslo_log import log as logging
+from oslo_utils import timeutils
 
 from edge_enroll import exception
 from edge_enroll import objects
@@ -56,6 +64,9 @@ PLACEMENT_VERSION = '1.14'
 #: Zun's services API is in its base version.
 ZUN_VERSION = '1.1'
 PROPERTY = 'device_profiles'
+#: In ``state_details``: the host registered after the enrollment, so
+#: it is this hardware's to deregister.
+BOUND = 'host_bound'
 #: Cyborg's group keys (api/controllers/v2/device_profiles.py): the
 #: ``accel:`` ones say nothing Placement answers.
 RESOURCES, TRAIT, ACCEL = 'resources:', 'trait:', 'accel:'
@@ -358,10 +369,14 @@ class ComputeWorker(base.BaseWorker):
     def process(self, context, hardware, availability_windows,
                 state_details):
         host = hardware.name
+        svc = self._zun_service(host)
+        if not state_details.get(BOUND) and svc is not None:
+            _check_registered_after(hardware, svc)
+        bound = {BOUND: True} if svc is not None else {}
         try:
-            root, providers = self._reported(host)
+            root, providers = self._reported(host, svc)
         except _NotYet as e:
-            return base.WorkerResult.Defer(reason=str(e))
+            return base.WorkerResult.Defer(payload=bound, reason=str(e))
         names, skipped = satisfiable(
             self._json('cyborg', '/device_profiles', 'device_profiles'),
             providers)
@@ -371,13 +386,12 @@ class ComputeWorker(base.BaseWorker):
                         {'name': what, 'host': host, 'error': why})
         self._record(context, hardware, names)
         return base.WorkerResult.Success({
-            'host': host, 'compute_node': root,
+            BOUND: True, 'host': host, 'compute_node': root,
             'device_providers': sorted(rp.uuid for rp in providers),
             PROPERTY: names,
             'skipped_profiles': sorted(what for what, _ in skipped)})
 
-    def _reported(self, host):
-        svc = self._zun_service(host)
+    def _reported(self, host, svc):
         if svc is None:
             raise _NotYet(
                 'Zun has no %s of host %s yet: start zun-compute on the '
@@ -428,6 +442,11 @@ class ComputeWorker(base.BaseWorker):
 
     def cleanup(self, context, hardware, state_details):
         host = hardware.name
+        if not state_details.get(BOUND):
+            LOG.info('Hardware %(hw)s never claimed host %(host)s: its '
+                     'registrations are left alone',
+                     {'hw': hardware.uuid, 'host': host})
+            return base.WorkerResult.Success()
         svc = self._zun_service(host)
         if svc is not None and not svc.get('forced_down'):
             # Nothing is scheduled there from now on.
@@ -461,7 +480,7 @@ class ComputeWorker(base.BaseWorker):
             LOG.info('Deleted the %(binary)s service record of host '
                      '%(host)s', {'binary': ZUN_BINARY, 'host': host})
         return base.WorkerResult.Success({
-            'compute_node': None, 'device_providers': None})
+            BOUND: None, 'compute_node': None, 'device_providers': None})
 
     def _held(self, tree):
         """Consumers with allocations against the providers of ``tree``."""
@@ -478,6 +497,30 @@ class ComputeWorker(base.BaseWorker):
                 if isinstance(allocations, dict):
                     consumers.update(str(c) for c in allocations)
         return consumers
+
+
+def _check_registered_after(hardware, svc):
+    """Raise ``WorkerError`` unless Zun's record ``svc`` of the host's
+    zun-compute was made after ``hardware`` (see the module).
+    """
+    try:
+        registered = timeutils.normalize_time(
+            timeutils.parse_isotime(svc.get('created_at')))
+    except (ValueError, TypeError, AttributeError):
+        raise base.WorkerError(
+            'cannot tell when Zun registered %s of host %s (created_at %s),'
+            ' so it is not claimed; ask the operator to check Zun'
+            % (ZUN_BINARY, hardware.name,
+               exception.quote(svc.get('created_at'))))
+    enrolled = timeutils.normalize_time(hardware.created_at)
+    if registered < enrolled:
+        raise base.WorkerError(
+            'host %s is an existing compute host (Zun registered its %s '
+            'at %s, before this hardware was enrolled): enrollment does '
+            'not take over a host. Enroll the edge host under a new '
+            'name, or ask an administrator to remove the old host\'s '
+            'zun-compute service first'
+            % (hardware.name, ZUN_BINARY, registered.isoformat()))
 
 
 def _field(resp, key):

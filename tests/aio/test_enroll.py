@@ -10,16 +10,16 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""The compute worker on the all-in-one cloud: enrolling a compute host
-records its peripherals as device profiles, hot-plugs follow, and a
-delete deregisters the host.
+"""The compute worker on the all-in-one cloud: enrolling a new compute
+host records its peripherals as device profiles, hot-plugs follow, and
+a delete deregisters the host; the cloud's existing host cannot be
+taken over.
 
 One cloud on SQLite (``Cloud(enroll=True)``): real Keystone, Placement,
 Cyborg (agent with the emulated kit), Zun, and the enrollment API and
 worker (credentials and compute), driven by the real python-doniclient
 as the demo user and the real ``openstack accelerator`` CLI.  One test,
-so that one cloud serves it whatever the concurrency: the delete at its
-end deregisters the cloud's only compute host.
+so that one cloud serves it whatever the concurrency.
 """
 
 import json
@@ -129,10 +129,7 @@ class EnrollComputeTest(oslo_base.BaseTestCase):
 
     # -- the test -------------------------------------------------------------
 
-    def test_enroll_hotplug_unknown_host_and_delete(self):
-        host = self.cloud.host
-        tree = [self.cloud.compute_node] + [
-            rp['uuid'] for rp in self.cloud.providers()]
+    def test_existing_host_refused_new_host_claimed_hotplug_delete(self):
         camera = 'cam-%s' % self.cloud.id
         two_cameras = 'two-cams-%s' % self.cloud.id
         serial = 'serial-%s' % self.cloud.id
@@ -140,51 +137,66 @@ class EnrollComputeTest(oslo_base.BaseTestCase):
         self.profile(two_cameras, 'resources:%s=2' % CAMERA_RC)
         self.profile(serial, 'resources:%s=1' % SERIAL_RC)
 
-        # The cloud's compute host, enrolled by a project member.
+        # The cloud's own compute host, enrolled by a project member:
+        # refused, and its deletion leaves the host registered.
+        first = self.cloud.host
+        self.enroll(first)
+        error = self.wait('the existing host refused', lambda: self.task(
+            first)['state_details'].get('last_error') if self.task(
+            first)['state'] == 'ERROR' else None)
+        self.assertIn('existing compute host', error)
+        self.assertEqual([], self.show(first)['properties'].get(
+            'device_profiles', []))
+        self.hw('delete', first)
+        self.wait('the refused hardware purged',
+                  lambda: self.hardware_gone(first))
+        self.assertEqual(1, len(self.zun_computes(first)))
+        self.assertEqual(1, len(self.providers_named(first)))
+
+        # A new host, enrolled before it runs: deferred, and the client
+        # says why.
+        host = 'new-%s' % self.cloud.id
         self.enroll(host)
+        reason = self.wait('the new host deferred', lambda: self.task(host)[
+            'state_details'].get('defer_reason'))
+        self.assertIn('Zun has no zun-compute of host %s' % host, reason)
+        self.assertEqual('PENDING', self.task(host)['state'])
+        rows = json.loads(self.hw('list', '--long', '-f', 'json'))
+        [row] = [r for r in rows if r['Name'] == host]
+        self.assertEqual('PENDING', row['compute'])
+        self.assertIn('Zun has no zun-compute', row['compute last error'])
+
+        # It starts (no serial adapter yet): claimed, with the profiles
+        # of its camera.
+        kit = self.cloud.edge_kit(host=host, serial_adapters=0)
+        compute = self.cloud.add_compute_host(host, kit)
+        compute.wait_for_providers(len(kit.devices))
         self.wait('the compute task STEADY',
                   lambda: self.task(host)['state'] == 'STEADY')
-        shown = self.show(host)
-        profiles = shown['properties']['device_profiles']
+        profiles = self.show(host)['properties']['device_profiles']
         self.assertIn(camera, profiles)
         self.assertNotIn(two_cameras, profiles)
         self.assertNotIn(serial, profiles)
         details = self.task(host)['state_details']
-        self.assertEqual(self.cloud.compute_node, details['compute_node'])
+        self.assertEqual(compute.provider, details['compute_node'])
 
         # A serial adapter plugged: its profile within a resync or two.
-        kit = self.cloud.emulated_kit(first_devnum=40, first_tty=10)
+        kit = self.cloud.emulated_kit(host=host, first_devnum=40,
+                                      first_tty=10)
         kit.serial_adapter('1.3', 'AIO00077')
-        self.cloud.plug(kit)
+        compute.plug(kit)
         self.wait('the serial profile after the hot-plug', lambda: serial in
                   self.show(host)['properties']['device_profiles'])
-        profiles = self.show(host)['properties']['device_profiles']
-        self.assertNotIn(two_cameras, profiles)
-        tree = [self.cloud.compute_node] + [
-            rp['uuid'] for rp in self.cloud.providers()]
+        self.assertNotIn(two_cameras,
+                         self.show(host)['properties']['device_profiles'])
         self.assertEqual('STEADY', self.task(host)['state'])
-
-        # A host nobody runs: deferred, and the client says why.
-        ghost = 'ghost-%s' % self.cloud.id
-        self.enroll(ghost)
-        reason = self.wait('the ghost deferred', lambda: self.task(ghost)[
-            'state_details'].get('defer_reason'))
-        self.assertIn('Zun has no zun-compute of host %s' % ghost, reason)
-        self.assertEqual('PENDING', self.task(ghost)['state'])
-        rows = json.loads(self.hw('list', '--long', '-f', 'json'))
-        [row] = [r for r in rows if r['Name'] == ghost]
-        self.assertEqual('PENDING', row['compute'])
-        self.assertIn('Zun has no zun-compute', row['compute last error'])
-        self.assertEqual([], self.show(ghost)['properties'].get(
-            'device_profiles', []))
-        self.hw('delete', ghost)
-        self.wait('the ghost gone', lambda: self.hardware_gone(ghost))
 
         # The host decommissioned: its services stop, its hardware is
         # deleted, its registrations go.
-        first = self.cloud.first
-        first.agent.stop()
-        first.zun_compute.stop()
+        tree = [compute.provider] + [rp['uuid'] for rp in
+                                     compute.providers()]
+        compute.agent.stop()
+        compute.zun_compute.stop()
         self.assertEqual(1, len(self.zun_computes(host)))
         self.hw('delete', host)
         self.wait('the host hardware purged',

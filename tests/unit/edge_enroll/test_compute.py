@@ -24,7 +24,9 @@ import testtools
 from hypothesis import strategies as st
 from oslo_utils import timeutils
 
+from edge_enroll import exception
 from edge_enroll import objects
+from edge_enroll.worker import base
 from edge_enroll.worker import compute
 from edge_enroll.worker import manager as manager_mod
 from tests.unit.edge_enroll import base as db_base
@@ -209,6 +211,40 @@ class UntrustedInputTest(testtools.TestCase):
         compute.satisfiable(profiles, [rp])
 
 
+class BindingTest(testtools.TestCase):
+    """An enrollment claims only a host Zun registered after it."""
+
+    def setUp(self):
+        super().setUp()
+        self.hw = objects.Hardware(name='edge1',
+                                   created_at=timeutils.utcnow())
+
+    def svc(self, delta):
+        # As Zun's services API writes it (zun.common.utils.strtime).
+        when = timeutils.normalize_time(self.hw.created_at) + delta
+        return {'created_at': when.strftime('%Y-%m-%dT%H:%M:%S.%f')}
+
+    def test_a_host_registered_after_the_enrollment_is_claimed(self):
+        compute._check_registered_after(
+            self.hw, self.svc(datetime.timedelta(seconds=5)))
+
+    def test_an_existing_compute_host_is_refused_and_explained(self):
+        e = self.assertRaises(
+            base.WorkerError, compute._check_registered_after, self.hw,
+            self.svc(-datetime.timedelta(days=1)))
+        self.assertIn('existing compute host', str(e))
+        self.assertIn('new name', str(e))
+
+    @hypothesis.given(st.one_of(st.none(), st.integers(), st.text(),
+                                st.lists(st.text())))
+    def test_any_created_at_is_read_or_refused(self, created_at):
+        try:
+            compute._check_registered_after(self.hw,
+                                            {'created_at': created_at})
+        except base.WorkerError:
+            pass
+
+
 class ResyncTest(testtools.TestCase):
     """``WorkerTask.resync``: only the worker's STEADY tasks that old,
     of live hardware.
@@ -289,6 +325,16 @@ class EngineTest(testtools.TestCase):
         self.assertIn('Zun unreachable', reason)
         self.assertEqual('Deferred: %s' % reason,
                          task.state_details['last_error'])
+
+    def test_a_host_never_claimed_is_left_alone_on_delete(self):
+        # Zun cannot be reached: a cleanup that called it would defer.
+        self.hw.soft_delete()
+        [claimed] = objects.WorkerTask.claim_due(self.ctx, 'e', 10)
+        self.engine.run_task(claimed)
+        # Cleaned up at once, and purged.
+        self.assertRaises(exception.HardwareNotFound,
+                          objects.Hardware.get_by_uuid, self.ctx,
+                          self.hw.uuid, deleted=True)
 
     def test_resync_runs_only_the_steady_task_again(self):
         [claimed] = objects.WorkerTask.claim_due(self.ctx, 'e', 10)
