@@ -825,12 +825,14 @@ class EdgeHost:
         if os.path.exists(os.path.join(netns.NETNS_DIR, record['ns'])):
             progress('removing the edge host %s (namespace %s)'
                      % (record['name'], record['ns']))
-        errors.extend(netns.Namespace(record['ns']).remove())
+        # The underlay first: the kernel removes a namespace's links in
+        # the background, so its peer may vanish under "ip link del".
         if record['veth'] in _links():
             result = _run(['ip', 'link', 'del', record['veth']], check=False)
-            if result.returncode:
+            if result.returncode and record['veth'] in _links():
                 errors.append('underlay %s: %s' % (record['veth'],
                                                    result.stderr.strip()))
+        errors.extend(netns.Namespace(record['ns']).remove())
         for table, name, hook in reversed(record['chains']):
             try:
                 Chain(table, name, hook).remove()
