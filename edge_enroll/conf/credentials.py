@@ -25,11 +25,11 @@ GROUP = 'credentials'
 SERVICE_TYPE = 'identity'
 #: What the Edge SDK on the host calls: its own hardware item (read
 #: it; change its keys, which the tunelo worker then gives the channels)
-#: and its channels (read them).  Not PATCH on channels: that rule
-#: cannot name the host's own channels, and would let one host of a
-#: project put its key on another's.
+#: and its channels, each by the UUID the item gives.  Not the list of
+#: channels (every host's of the project, keys and addresses) nor PATCH
+#: on channels: that rule cannot name the host's own channels, and
+#: would let one host of a project put its key on another's.
 DEFAULT_ACCESS_RULES = [
-    'channel:GET:/channels',
     'channel:GET:/channels/*',
     'inventory:GET:/v1/hardware/{hardware_uuid}',
     'inventory:GET:/v1/hardware/{hardware_uuid}/',

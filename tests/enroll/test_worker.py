@@ -244,9 +244,12 @@ class CredentialsWorkerTest(WorkerServices):
                          [(a['role']['name'], a['scope']['project']['id'])
                           for a in assignments])
         channel_api = self.host_client(details, 'channel')
-        self.assertEqual(200, channel_api.get('/channels').status_code)
-        # Refused by the access rules: another method on the same
-        # service, another service.
+        # A channel by its UUID passes the rules (none of that UUID).
+        self.assertEqual(404, channel_api.get(
+            '/channels/%s' % uuid.uuid4()).status_code)
+        # Refused by the access rules: the project's list of channels
+        # (other hosts' keys), another method, another service.
+        self.assertEqual(401, channel_api.get('/channels').status_code)
         self.assertEqual(401, channel_api.post('/channels', json={
             'channel_type': 'wireguard',
             'properties': {'public_key': new_key()}}).status_code)
