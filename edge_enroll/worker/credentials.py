@@ -27,6 +27,7 @@ deleting the hardware deletes the user, and Keystone its credentials.
 """
 
 import secrets
+import time
 
 from keystoneauth1 import adapter as ks_adapter
 from keystoneauth1 import loading as ks_loading
@@ -41,6 +42,8 @@ LOG = logging.getLogger(__name__)
 SERVICE = 'Keystone'
 SECRET = 'application_credential_secret'
 USER_PREFIX = 'edge-'
+#: Tokens asked for to make one application credential (see ``_issue``).
+TOKEN_ATTEMPTS = 3
 
 
 def user_name(hardware):
@@ -174,9 +177,20 @@ class CredentialsWorker(base.BaseWorker):
             'roles': [{'name': role} for role in self.conf.credentials.roles],
             'access_rules': access_rules(self.conf.credentials.access_rules,
                                          hardware.uuid)}}
-        return self._call('POST', path, ok=(201,), json=body,
-                          via=self._as_user(hardware, user)
-                          ).json()['application_credential']
+        via = self._as_user(hardware, user)
+        for _attempt in range(TOKEN_ATTEMPTS):
+            resp = self._call('POST', path, ok=(201, 401), json=body,
+                              via=via)
+            if resp.status_code == 201:
+                return resp.json()['application_credential']
+            # Keystone revokes a user's tokens when its password changes,
+            # to the second: a token issued within that second is
+            # refused too.  One issued a second later is not.
+            time.sleep(1)
+            via.session.invalidate()
+        raise base.Unavailable(
+            'Keystone refused the tokens of user %s, whose password was '
+            'just set, %d times' % (user['id'], TOKEN_ATTEMPTS))
 
     # -- the worker ----------------------------------------------------------
 
