@@ -72,6 +72,21 @@ def http_answers(url):
         return False
 
 
+def wait_for(what, predicate, timeout, interval=0.1):
+    """``predicate()``'s first true value, asked every ``interval``
+    seconds; raises ``TimeoutError`` naming ``what`` after ``timeout``
+    seconds.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError('no %s within %.0f s' % (what, timeout))
+        time.sleep(interval)
+
+
 def write_conf(path, sections):
     """Write an INI file from ``{section: {option: value}}``."""
     with open(path, 'w') as f:

@@ -112,6 +112,7 @@ from aio import controlplane
 from aio import edge
 from aio import keystone as keystone_mod
 from aio import netns
+from aio import service
 from benchmarks import reporting
 from edge_channels import channel as channel_mod
 from edge_channels import naming
@@ -187,15 +188,7 @@ def _epoch(stamp):
 
 
 def _wait(what, predicate, timeout=TIMEOUT, interval=0.05):
-    """``predicate()``'s first true value; fails after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise RuntimeError('no %s within %.0f s' % (what, timeout))
-        time.sleep(interval)
+    return service.wait_for(what, predicate, timeout, interval)
 
 
 def _public_key():

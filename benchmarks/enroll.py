@@ -125,6 +125,7 @@ from aio import channels as channels_mod
 from aio import controlplane
 from aio import db as aio_db
 from aio import enroll as enroll_mod
+from aio import service
 from benchmarks import reporting
 from edge_enroll.conf import api as conf_api
 from edge_enroll.conf import worker as conf_worker
@@ -194,15 +195,7 @@ def _epoch(stamp):
 
 
 def _wait(what, predicate, timeout=TIMEOUT, interval=POLL):
-    """``predicate()``'s first true value; fails after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise RuntimeError('no %s within %.0f s' % (what, timeout))
-        time.sleep(interval)
+    return service.wait_for(what, predicate, timeout, interval)
 
 
 def new_key():

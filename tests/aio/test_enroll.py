@@ -23,13 +23,13 @@ so that one cloud serves it whatever the concurrency.
 """
 
 import json
-import time
 
 from keystoneauth1 import adapter
 from oslotest import base as oslo_base
 
 from aio import cloud as cloud_mod
 from aio import keystone as keystone_mod
+from aio import service
 
 
 #: [compute] resync_interval here (default 30 s).
@@ -79,20 +79,14 @@ class EnrollComputeTest(oslo_base.BaseTestCase):
         return task
 
     def wait(self, what, predicate, timeout=WAIT):
-        deadline = time.monotonic() + timeout
-        while True:
-            value = predicate()
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                # The work directory goes with the cloud: the worker's
-                # last words in the message.
-                with open(self.cloud.enroll.worker_log) as f:
-                    tail = [line for line in f
-                            if 'DEBUG' not in line][-15:]
-                self.fail('%s: not within %d s; the worker logged:\n%s'
-                          % (what, timeout, ''.join(tail)))
-            time.sleep(0.5)
+        try:
+            return service.wait_for(what, predicate, timeout, 0.5)
+        except TimeoutError as e:
+            # The work directory goes with the cloud: the worker's last
+            # words in the message.
+            with open(self.cloud.enroll.worker_log) as f:
+                tail = [line for line in f if 'DEBUG' not in line][-15:]
+            self.fail('%s; the worker logged:\n%s' % (e, ''.join(tail)))
 
     def enroll(self, name):
         self.hw('create', '--hardware_type', 'device', '--name', name,

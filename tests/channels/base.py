@@ -37,6 +37,7 @@ from aio import controlplane
 from aio import edge
 from aio import netns
 from aio import neutron as neutron_mod
+from aio import service
 
 
 class ChannelsTestCase(oslo_base.BaseTestCase):
@@ -196,10 +197,8 @@ def wait(what, predicate, timeout, start=None, interval=0.1):
     default now) until ``predicate()`` is true; fails after ``timeout``.
     """
     start = time.monotonic() if start is None else start
-    while not predicate():
-        if time.monotonic() - start > timeout:
-            raise AssertionError('no %s within %.0f s' % (what, timeout))
-        time.sleep(interval)
+    service.wait_for(what, predicate, timeout - (time.monotonic() - start),
+                     interval)
     return round(time.monotonic() - start, 3)
 
 

@@ -32,7 +32,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 import uuid
 
 from aio import channels as channels_mod
@@ -60,13 +59,7 @@ def _run(argv, check=True):
 
 
 def _wait(what, predicate, timeout):
-    """Seconds until ``predicate()``; fails after ``timeout``."""
-    start = time.monotonic()
-    while not predicate():
-        if time.monotonic() - start > timeout:
-            raise AssertionError('no %s within %.0f s' % (what, timeout))
-        time.sleep(0.2)
-    return round(time.monotonic() - start, 3)
+    return base.wait(what, predicate, timeout, interval=0.2)
 
 
 def _rtt(out):

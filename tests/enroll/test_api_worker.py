@@ -22,6 +22,7 @@ import time
 from keystoneauth1 import adapter as ks_adapter
 from testtools import content
 
+from aio import service
 from tests.enroll import base
 
 
@@ -35,15 +36,10 @@ class EnrollWorkerTest(base.EnrollTestCase):
         return {'credentials': {'domain': 'edge_hosts_%s' % cls.plane.id}}
 
     def wait_for(self, what, predicate, timeout=120):
-        deadline = time.monotonic() + timeout
-        while True:
-            value = predicate()
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                self.fail('no %s within %d s (read %s)'
-                          % (what, timeout, self.enroll.worker_log))
-            time.sleep(0.5)
+        try:
+            return service.wait_for(what, predicate, timeout, 0.5)
+        except TimeoutError as e:
+            self.fail('%s (read %s)' % (e, self.enroll.worker_log))
 
     def steady_row(self, uuid):
         """The host's row of ``hardware list --long`` once its task is
