@@ -76,7 +76,7 @@ class HardwareType:
         """
         old = old or {}
         for field in self.all_fields():
-            if (getattr(field, 'read_only', False) and
+            if (field.read_only and
                     props.get(field.name) != old.get(field.name)):
                 raise exception.ReadOnlyField(field=field.name)
         properties.validate(self.json_schema(), props, self.name)

@@ -20,7 +20,6 @@ theirs with the same attributes (``edge_enroll.worker.base``).
 """
 
 import dataclasses
-import typing
 
 import jsonschema
 
@@ -47,7 +46,6 @@ class Field:
 
     name: str
     schema: dict
-    default: typing.Any = None
     required: bool = False
     private: bool = False
     sensitive: bool = False

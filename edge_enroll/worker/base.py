@@ -37,7 +37,6 @@ cannot loop.
 
 import abc
 import dataclasses
-import typing
 
 from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import loading as ks_loading
@@ -56,23 +55,6 @@ class Unavailable(Exception):
     it as ``WorkerResult.Defer`` with this message as the reason, so
     that a worker need not catch it at every call.
     """
-
-
-@dataclasses.dataclass(frozen=True)
-class WorkerField:
-    """A property of the hardware that a worker reads.
-
-    ``schema``: its JSON schema (Draft 7); ``private``: hidden from the
-    unauthenticated export; ``sensitive``: always masked in the API.
-    """
-
-    name: str
-    schema: dict
-    default: typing.Any = None
-    required: bool = False
-    private: bool = False
-    sensitive: bool = False
-    description: str = ''
 
 
 class WorkerResult:
@@ -103,7 +85,8 @@ class BaseWorker(abc.ABC):
 
     #: The stevedore name, also the task's ``worker_type``.
     worker_type = None
-    #: The properties it reads (``WorkerField``).
+    #: The properties it reads (``edge_enroll.properties.Field``), which
+    #: join the schema of the hardware types it serves.
     fields = []
     #: Its options, in ``[opt_group]``.
     opts = []
@@ -124,22 +107,6 @@ class BaseWorker(abc.ABC):
     def list_opts(cls):
         """``[(group, opts)]`` for the sample configuration."""
         return [(cls.opt_group, cls.opts)] if cls.opt_group else []
-
-    @classmethod
-    def json_schema(cls):
-        """The JSON schema of this worker's properties: ``{"properties":
-        {...}, "required": [...]}`` for the hardware type to merge.
-        """
-        props = {}
-        for field in cls.fields:
-            schema = dict(field.schema)
-            if field.description:
-                schema.setdefault('description', field.description)
-            if field.default is not None:
-                schema.setdefault('default', field.default)
-            props[field.name] = schema
-        return {'properties': props,
-                'required': [f.name for f in cls.fields if f.required]}
 
     @abc.abstractmethod
     def process(self, context, hardware, availability_windows,

@@ -34,6 +34,7 @@ from keystoneauth1 import loading as ks_loading
 from keystoneauth1.identity import v3
 from oslo_log import log as logging
 
+from edge_enroll import properties
 from edge_enroll.conf import credentials as conf_credentials
 from edge_enroll.worker import base
 
@@ -68,7 +69,7 @@ class CredentialsWorker(base.BaseWorker):
     opt_group = conf_credentials.GROUP
     opts = conf_credentials.opts
     fields = [
-        base.WorkerField(
+        properties.Field(
             'rotate_credential', {'type': 'string', 'maxLength': 64},
             private=True,
             description="Change this value (any text, e.g. today's "
