@@ -650,9 +650,23 @@ def _zun_leftovers(url):
     return found
 
 
-def _docker(url, *args):
-    return subprocess.run(['docker', '--host', url] + list(args),
-                          capture_output=True, text=True, check=False)
+def _docker(url, *args, timeout=None):
+    """``docker --host url ARGS``; None if it did not finish within
+    ``timeout`` seconds.
+    """
+    try:
+        return subprocess.run(['docker', '--host', url] + list(args),
+                              capture_output=True, text=True, check=False,
+                              timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None
+
+
+#: Seconds a host's own engine gets to remove a container or network.
+#: Its Kuryr asks Neutron first, which an edge host whose channels are
+#: gone (its hardware deleted) cannot reach: the engine would wait for
+#: TCP's retries, again and again.
+OWN_ENGINE_TIMEOUT = 30
 
 
 def _remove_zun_leftovers(state, progress):
@@ -668,23 +682,40 @@ def _remove_zun_leftovers(state, progress):
         url = engines.get(host)
         if url is None:
             continue
-        for kind, idents in (('container', containers),
-                             ('network', networks)):
-            for ident in idents:
-                result = _docker(url, kind, 'rm', *(
-                    ['--force'] if kind == 'container' else []), ident)
-                if result.returncode == 0:
-                    progress('removed the Docker %s %s of %s'
-                             % (kind, ident[:12], host))
-                elif url != compute_mod.MACHINE_DOCKER and \
-                        'Cannot connect' in result.stderr:
-                    # A host's own engine, stopped: what it held goes
-                    # with the work directory.
-                    break
-                elif 'No such' not in result.stderr and \
-                        'not found' not in result.stderr:
-                    errors.append('docker %s rm %s: %s' % (
-                        kind, ident, result.stderr.strip()))
+        errors += _remove_from_engine(host, url, containers, networks,
+                                      progress)
+    return errors
+
+
+def _remove_from_engine(host, url, containers, networks, progress):
+    own = url != compute_mod.MACHINE_DOCKER
+    errors = []
+    for kind, idents in (('container', containers),
+                         ('network', networks)):
+        for ident in idents:
+            result = _docker(url, kind, 'rm', *(
+                ['--force'] if kind == 'container' else []), ident,
+                timeout=OWN_ENGINE_TIMEOUT if own else None)
+            if result is None:
+                # A host's own engine that cannot reach the cloud: what
+                # it held goes with the work directory, its Neutron
+                # ports with Neutron's database.
+                progress('the Docker engine of %s did not remove %s %s '
+                         'within %d s (cut off from the cloud?): leaving '
+                         'the rest to its work directory'
+                         % (host, kind, ident[:12], OWN_ENGINE_TIMEOUT))
+                return errors
+            if result.returncode == 0:
+                progress('removed the Docker %s %s of %s'
+                         % (kind, ident[:12], host))
+            elif own and 'Cannot connect' in result.stderr:
+                # A host's own engine, stopped: what it held goes with
+                # the work directory.
+                return errors
+            elif 'No such' not in result.stderr and \
+                    'not found' not in result.stderr:
+                errors.append('docker %s rm %s: %s' % (
+                    kind, ident, result.stderr.strip()))
     return errors
 
 
