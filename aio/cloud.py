@@ -28,9 +28,12 @@ An edge cloud (``Cloud(edge=True)``) also runs the channel API and the
 hub agent (``aio.channels``, ``aio.edge``), and Neutron binds ports of
 tenant networks (VXLAN, also the shared network) on the hosts that
 have a tenant channel; ``add_edge_host`` adds an edge host: a network
-namespace whose Edge SDK brings up its control and tenant channels,
-and a compute host inside it (``aio.compute``) that reaches the
-cloud's services only through the control channel.
+namespace whose Edge SDK enrolls it through the enrollment service
+(``edge-sdk register`` with the owner's password, then ``edge-sdk up``
+with the application credential it was given) and brings up its
+control and tenant channels, and a compute host inside it
+(``aio.compute``) that reaches the cloud's services only through the
+control channel.
 
 A cloud with ``enroll=True`` (an edge cloud always) also runs the
 enrollment service (``aio.enroll``: ``edge-enroll-api`` and
@@ -351,10 +354,13 @@ class Cloud:
                 'zun': self.zun.port}
 
     def add_edge_host(self, name, kit=None):
-        """Start edge host ``name`` (``aio.edge.EdgeHost``: its namespace
-        and channels) and a compute host in it; an emulated cloud plugs
+        """Start edge host ``name`` (``aio.edge.EdgeHost``: its namespace,
+        its enrollment as hardware ``name`` of the ``demo`` project, and
+        its channels) and a compute host in it; an emulated cloud plugs
         ``kit`` (see ``add_compute_host``).  Returns the compute host;
-        ``edge_hosts[name]`` is the edge host.
+        ``edge_hosts[name]`` is the edge host.  Its hardware's compute
+        worker goes STEADY once the host has reported its peripherals:
+        ``edge_hosts[name].wait_enrolled()``.
         """
         if not self.edge:
             raise ValueError('edge hosts need an edge cloud: '
@@ -365,13 +371,13 @@ class Cloud:
         edge = edge_mod.EdgeHost(
             name, self.workdir, self.logs, self.keystone, self.channel_api,
             self.hub, self.tunnelled(), channel=CONTROL_CHANNEL,
-            tenant_channel=TENANT_CHANNEL, tenant_subnet=TENANT_NETWORK,
-            loopback_peers=(MARIADB_PORT,))
+            tenant_channel=TENANT_CHANNEL, loopback_peers=(MARIADB_PORT,),
+            enroll=self.enroll)
         self.edge_hosts[name] = edge
         self._state['edge_hosts'][name] = edge.record
         self._save()
-        with self.step('edge host %s: namespace and channels (edge-sdk up)'
-                       % name):
+        with self.step('edge host %s: namespace, enrollment and channels '
+                       '(edge-sdk register, edge-sdk up)' % name):
             edge.start()
         return self._add_host(compute_mod.ComputeHost(
             self, name, own_docker=True, edge=edge), kit)

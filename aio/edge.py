@@ -26,14 +26,24 @@ The edge namespace's only link is the veth "underlay" (addresses from
 it), with one host route to 198.18.0.1 and no default route.  On the
 cloud side, ``198.18.0.1`` is the hubs' WireGuard endpoint, and the
 cloud's INPUT accepts from the underlay only WireGuard to the hubs'
-ports and the two *public* services the device needs before it has a
+ports and the *public* services the device needs before it has a
 tunnel.
 
 **Public services** (the underlay): Keystone, at
-``http://198.18.0.1:<port>/v3`` (the SDK's ``OS_AUTH_URL``), and the
-channel API.  A real device meets them on the Internet; it needs them
-to get its channel, and again to repair it (new hub key or endpoint),
+``http://198.18.0.1:<port>/v3`` (the SDK's ``OS_AUTH_URL``), the
+channel API and, for an enrolled edge host, the enrollment API.  A
+real device meets them on the Internet; it needs them to enroll and
+get its channels, and again to repair them (new hub key or endpoint),
 so they cannot be behind the tunnel they set up.
+
+**Enrollment** (``enroll``, the cloud's ``aio.enroll.Enroll``): the
+device's owner runs ``edge-sdk register`` once with their password;
+the enrollment service's workers make the channels and an application
+credential, which the SDK stores in its state directory; ``edge-sdk
+up`` and every later command run with no ``OS_*`` variable at all.
+Without ``enroll`` (the channel suites, whose cloud has no enrollment
+service) ``edge-sdk up`` makes the channels itself with the owner's
+password.
 
 **Everything the edge host's services use** (the catalog's
 ``127.0.0.1:<port>`` of Keystone, Placement, RabbitMQ, Neutron,
@@ -42,7 +52,7 @@ make the catalog's addresses true inside the namespace, without a
 process in between:
 
 * in the edge namespace, ``nat OUTPUT`` DNATs ``127.0.0.1:<port>`` to
-  the hub's channel address (the tunnel), or for the channel API to
+  the hub's channel address (the tunnel), or for the public APIs to
   198.18.0.1 (the underlay); ``POSTROUTING`` masquerades the loopback
   source, and ``route_localnet`` lets such packets leave (the
   namespace is ours alone, so ``all``);
@@ -67,8 +77,10 @@ both have ``ec-control`` without sharing wireguard-go's control socket.
     hub = HubAgent(workdir, logs, keystone, transport_url)
     hub.start(plane.track)
     edge = EdgeHost('edge-1', workdir, logs, keystone, channel_api, hub,
-                    tunnelled={'keystone': keystone.port, ...})
-    edge.start()
+                    tunnelled={'keystone': keystone.port, ...},
+                    enroll=enroll)
+    edge.start()                    # register, then up
+    edge.wait_enrolled()            # "openstack hardware show", STEADY
     edge.run(['curl', 'http://127.0.0.1:%d/' % placement.port])
     edge.call(probe)                # probe() in a thread in the namespace
     edge.stop()
@@ -102,6 +114,9 @@ CLOUD_ADDRESS = '198.18.0.1'
 HUB_PORT_RANGE = (51980, 51989)
 HUB_HOST = 'edge-hub'
 HUB_USER = 'edge-hub'
+#: What an enrolled edge host says it is (``openstack hardware show``).
+MACHINE_NAME = 'aio-emulated-edge-host'
+CONTACT_EMAIL = 'owner@example.org'
 #: The device side's interface names (``edge_sdk``).
 DEVICE_PREFIX = 'ec-'
 SOCKET_DIR = netns.SOCKET_DIR
@@ -371,12 +386,18 @@ class EdgeHost:
     service admits clients by their address and knows only 127.0.0.1
     (MariaDB's ``root@127.0.0.1``): there the edge host's connections
     come from 127.0.0.1 (SNAT), as those of the cloud's own services.
+    ``enroll``: the cloud's running ``aio.enroll.Enroll``, through
+    which the edge host enrolls as hardware ``name`` of ``user``'s
+    project (see the module); its channels are then ``control`` and
+    ``tenant`` (the names an enrolled device can have), and the
+    enrollment service's ``[channel] channel_subnets`` choose their
+    subnets (``tenant_subnet`` is not used).
     """
 
     def __init__(self, name, workdir, logs, keystone, channel_api, hub,
                  tunnelled, user='demo', channel='control',
                  tenant_channel=None, tenant_subnet=None,
-                 loopback_peers=()):
+                 loopback_peers=(), enroll=None):
         if len(tunnelled) > 15:
             raise ValueError('at most 15 tunnelled ports (iptables '
                              'multiport), not %d' % len(tunnelled))
@@ -390,6 +411,9 @@ class EdgeHost:
         self.channel_name = channel
         self.tenant_channel_name = tenant_channel
         self.tenant_subnet = tenant_subnet
+        self.enroll = enroll
+        #: What ``edge-sdk register --json`` answered (enrolled only).
+        self.registration = None
         #: The tenant channel (the API's representation), once up.
         self.tenant_channel = None
         self.tag = uuid.uuid4().hex[:8]
@@ -417,7 +441,7 @@ class EdgeHost:
         #: cyborg-agent in the edge host, once started.
         self.cyborg_agent = None
         self._cyborg = None
-        #: Seconds: "edge-sdk up"; then the tunnel's rules.
+        #: Seconds: "edge-sdk register" (enrolled), "edge-sdk up".
         self.timings = {}
 
     @property
@@ -447,9 +471,7 @@ class EdgeHost:
         self._start_holder()
         self._cloud_rules()
         self._edge_rules()
-        start = time.monotonic()
         self._sdk_up()
-        self.timings['sdk_up_s'] = round(time.monotonic() - start, 3)
         self._tunnel_rules()
 
     def _make_namespace(self):
@@ -498,8 +520,18 @@ class EdgeHost:
             raise EdgeFailed('the mount namespace of %s did not start: %s'
                              % (self.ns, self._holder.stderr.read()))
 
+    @property
+    def public_ports(self):
+        """The ports of the public services (see the module) on the
+        cloud's 127.0.0.1.
+        """
+        ports = [self.keystone.port, self.channel_api.port]
+        if self.enroll is not None:
+            ports.append(self.enroll.port)
+        return ports
+
     def _cloud_rules(self):
-        public = '%d,%d' % (self.keystone.port, self.channel_api.port)
+        public = ','.join(str(p) for p in self.public_ports)
         nat = self._nat = self._chain('nat', 'PREROUTING')
         nat.append('-i', self.veth, '-d', CLOUD_ADDRESS, '-p', 'tcp',
                    '-m', 'multiport', '--dports', public,
@@ -518,9 +550,12 @@ class EdgeHost:
         return chain
 
     def _edge_rules(self):
+        # The catalog's URLs of the public APIs lead to the underlay
+        # (Keystone's is tunnelled: the SDK uses its public URL).
+        apis = ','.join(str(p) for p in self.public_ports[1:])
         self.ns_run(['iptables', '-w', '-t', 'nat', '-A', 'OUTPUT', '-d',
-                     '127.0.0.1', '-p', 'tcp', '--dport',
-                     str(self.channel_api.port), '-j', 'DNAT',
+                     '127.0.0.1', '-p', 'tcp', '-m', 'multiport',
+                     '--dports', apis, '-j', 'DNAT',
                      '--to-destination', CLOUD_ADDRESS])
         self.ns_run(['iptables', '-w', '-t', 'nat', '-A', 'POSTROUTING',
                      '-s', '127.0.0.0/8', '!', '-o', 'lo', '-j',
@@ -580,39 +615,62 @@ class EdgeHost:
 
     # -- the Edge SDK -------------------------------------------------------
 
-    def sdk_env(self):
-        """The device owner's OS_* variables, with the public Keystone."""
+    def sdk_env(self, owner=None):
+        """The environment of ``edge-sdk``: with ``owner``, the device
+        owner's OS_* variables with the public Keystone; without, none
+        (an enrolled device's SDK uses its stored credential).  Default:
+        ``owner`` unless the edge host is enrolled.
+        """
+        env = {'PATH': os.environ['PATH'], 'LC_ALL': 'C.UTF-8'}
+        if owner is None:
+            owner = self.enroll is None
+        if not owner:
+            return env
         creds = self.keystone.credentials(self.user)
         creds['auth_url'] = 'http://%s:%d/v3' % (CLOUD_ADDRESS,
                                                  self.keystone.port)
-        env = {'PATH': os.environ['PATH'], 'LC_ALL': 'C.UTF-8',
-               'OS_REGION_NAME': keystone_mod.REGION,
-               'OS_INTERFACE': 'public'}
+        env.update({'OS_REGION_NAME': keystone_mod.REGION,
+                    'OS_INTERFACE': 'public'})
         env.update({'OS_' + k.upper(): v for k, v in creds.items()})
         return env
 
-    def sdk(self, *args, check=True, timeout=120):
-        """``edge-sdk ARGS`` in the edge host; its CompletedProcess."""
+    def sdk(self, *args, check=True, timeout=120, owner=None):
+        """``edge-sdk ARGS`` in the edge host, in ``sdk_env(owner)``; its
+        CompletedProcess.
+        """
         return self.ns_run([service.bin_path('edge-sdk'), '--config-file',
                             self.sdk_conf, '--state-dir', self.state_dir,
                             '--log-file', self.sdk_log] + list(args),
-                           env=self.sdk_env(), check=check,
+                           env=self.sdk_env(owner), check=check,
                            timeout=timeout)
 
     def _sdk_up(self):
         conf = configparser.ConfigParser(interpolation=None)
         # The device's name is its channels' host (their ports'
-        # device_id), which the tenant overlay binds by.
+        # device_id), which the tenant overlay binds by; enrolled, it is
+        # also the hardware's name, which the compute worker takes for
+        # its zun-compute's and cyborg-agent's host.
         conf['edge_sdk'] = {'channels': ','.join(self.channel_names),
                             'device_name': self.name,
                             'persistent_keepalive': '1',
                             'poll_interval': '1'}
-        if self.tenant_channel_name:
+        if self.tenant_channel_name and self.enroll is None:
             conf['edge_sdk']['channel_subnets'] = '%s:%s' % (
                 self.tenant_channel_name, self.tenant_subnet)
         with open(self.sdk_conf, 'w') as f:
             conf.write(f)
+        if self.enroll is not None:
+            start = time.monotonic()
+            # The owner's password, this once.
+            self.registration = json.loads(self.sdk(
+                'register', '--machine-name', MACHINE_NAME,
+                '--contact-email', CONTACT_EMAIL, '--json',
+                owner=True).stdout)
+            self.timings['sdk_register_s'] = round(
+                time.monotonic() - start, 3)
+        start = time.monotonic()
         self.sdk('up')
+        self.timings['sdk_up_s'] = round(time.monotonic() - start, 3)
         status = json.loads(self.sdk('status', '--json').stdout)
         self.channel = status[self.channel_name]['channel']
         if self.tenant_channel_name:
@@ -622,6 +680,65 @@ class EdgeHost:
         peer = self.channel['peers'][0]
         self.hub_ip = peer['properties']['ip']
         self.hub_device = naming.wireguard_device(peer['uuid'])
+
+    @property
+    def credential_file(self):
+        """Where ``edge-sdk register`` stored the credential."""
+        return os.path.join(self.state_dir, 'credential.json')
+
+    # -- its enrollment -----------------------------------------------------
+
+    def hardware(self, *args, user=None):
+        """``openstack hardware ARGS -f json`` (python-doniclient) as
+        ``user`` (default: the owner); the parsed answer.
+        """
+        result = self.enroll.openstack('hardware', *(list(args) + [
+            '-f', 'json']), user=user or self.user)
+        if result.returncode != 0:
+            raise EdgeFailed('openstack hardware %s: %s' % (
+                ' '.join(args), result.stderr.strip()))
+        return json.loads(result.stdout)
+
+    def show(self):
+        """``openstack hardware show`` of the edge host, as the owner."""
+        return self.hardware('show', self.name)
+
+    def wait_enrolled(self, profiles=(), timeout=120):
+        """Wait until every worker of the edge host's hardware item is
+        STEADY and its ``device_profiles`` list ``profiles``; returns
+        ``openstack hardware show``.
+
+        First ``openstack hardware sync`` (as the owner), which has the
+        workers run now: the compute worker deferred while the host's
+        zun-compute and agent were not up yet, with a back-off, and
+        looks for new device profiles only every ``[compute]
+        resync_interval``.
+        """
+        result = self.enroll.openstack('hardware', 'sync', self.name,
+                                       user=self.user)
+        if result.returncode != 0:
+            raise EdgeFailed('openstack hardware sync %s: %s'
+                             % (self.name, result.stderr.strip()))
+        deadline = time.monotonic() + timeout
+        while True:
+            shown = self.show()
+            states = {w['worker_type']: w['state']
+                      for w in shown['workers']}
+            listed = shown['properties'].get('device_profiles') or []
+            if set(states.values()) == {'STEADY'} and \
+                    set(profiles) <= set(listed):
+                return shown
+            if time.monotonic() > deadline:
+                raise EdgeFailed(
+                    'hardware %s not enrolled within %d s: workers %s, '
+                    'device_profiles %s (%s)' % (
+                        self.name, timeout, ', '.join(
+                            '%s %s: %s' % (w['worker_type'], w['state'],
+                                           w['state_details'].get(
+                                               'last_error', ''))
+                            for w in shown['workers']), listed,
+                        self.enroll.worker_log))
+            time.sleep(1)
 
     # -- its services -------------------------------------------------------
 
