@@ -18,8 +18,10 @@ real Cyborg discovered, reported and bound, and (without ``--keep``)
 that deleting it left no accelerator request and no allocation.
 
 With ``--edge`` the peripherals and the container are on an emulated
-edge host (``Cloud.add_edge_host``): a network namespace that reaches
-the cloud only through its WireGuard channels.
+edge host (``Cloud.add_edge_host``): a network namespace that enrolls
+through the enrollment service and reaches the cloud only through the
+WireGuard channels it was given; the report shows its hardware item as
+``openstack hardware show`` does.
 """
 
 import argparse
@@ -31,6 +33,7 @@ import subprocess
 import sys
 
 from aio import cloud as cloud_mod
+from aio import edge as edge_mod
 from aio import service
 from aio import zun as aio_zun
 
@@ -150,10 +153,47 @@ def _edge_demo(cloud):
     cloud.start()
     kit = cloud.edge_kit(host=EDGE_HOST)
     host = cloud.add_edge_host(EDGE_HOST, kit)
+    edge = cloud.edge_hosts[EDGE_HOST]
     with cloud.step('Cyborg agent report to Placement, through the tunnel'):
         providers = host.wait_for_providers(len(kit.devices))
-    _report_edge(cloud, cloud.edge_hosts[EDGE_HOST], host, providers)
-    return _run_demo_container(cloud, host, providers)
+    with cloud.step('device profiles (openstack accelerator device '
+                    'profile create)'):
+        profiles = _profiles(cloud, providers)
+    with cloud.step('enrollment: every worker STEADY, the device profiles '
+                    'in the hardware item (openstack hardware sync, show)'):
+        shown = edge.wait_enrolled(profiles)
+    _report_edge(cloud, edge, host, providers)
+    _report_enrollment(edge, shown)
+    return _run_demo_container(cloud, host, providers, profiles)
+
+
+def _report_enrollment(edge, shown):
+    print('\n=== Enrollment of %s' % edge.name)
+    print('The owner (demo) ran once, in the namespace, with their '
+          'password:')
+    print('  edge-sdk register --machine-name %s --contact-email %s'
+          % (edge_mod.MACHINE_NAME, edge_mod.CONTACT_EMAIL))
+    print('The enrollment service made its channels and an application '
+          'credential, which the SDK keeps in %s (mode 0600); "edge-sdk '
+          'up" ran with no OS_* variable at all.' % edge.credential_file)
+    print('Its hardware item (openstack hardware show %s, as demo):'
+          % edge.name)
+    props = shown['properties']
+    for key, value in (('uuid', shown['uuid']),
+                       ('project_id', shown['project_id']),
+                       ('hardware_type', shown['hardware_type']),
+                       ('machine_name', props.get('machine_name'))):
+        print('  %-16s %s' % (key, value))
+    for worker in shown['workers']:
+        details = worker['state_details']
+        note = details.get('last_error') or ', '.join(
+            '%s=%s' % (k, details[k]) for k in (
+                'application_credential_id', 'compute_node')
+            if details.get(k)) or ''
+        print('  worker %-9s %-8s %s' % (worker['worker_type'],
+                                         worker['state'], note))
+    print('  %-16s %s' % ('device_profiles', ', '.join(
+        props.get('device_profiles') or []) or '(none)'))
 
 
 def _report_edge(cloud, edge, host, providers):
@@ -179,13 +219,15 @@ def _report_edge(cloud, edge, host, providers):
             rp['inventories']))))
 
 
-def _run_demo_container(cloud, host, providers):
-    """Create the profiles, run the demo's container, report, delete it;
-    whether it read its device and left nothing.
+def _run_demo_container(cloud, host, providers, profiles=None):
+    """Create the profiles (unless ``profiles`` names those made),
+    run the demo's container, report, delete it; whether it read its
+    device and left nothing.
     """
-    with cloud.step('device profiles (openstack accelerator device '
-                    'profile create)'):
-        profiles = _profiles(cloud, providers)
+    if profiles is None:
+        with cloud.step('device profiles (openstack accelerator device '
+                        'profile create)'):
+            profiles = _profiles(cloud, providers)
     # The camera when there is one: the peripheral edge hosts have most.
     profile = CAMERA_PROFILE if CAMERA_PROFILE in profiles else profiles[-1]
     with cloud.step('openstack appcontainer run --device-profile %s, as '
@@ -242,6 +284,11 @@ def _print_keep(cloud, paths):
           'user, who owns the container:')
     for path in paths:
         print('  . %s' % shlex.quote(path))
+    if cloud.edge_hosts:
+        print('As demo, see the edge host\'s enrollment:')
+        print('  openstack hardware list --long')
+        for name in cloud.edge_hosts:
+            print('  openstack hardware show %s' % name)
     print('\nTear it down with: ./tools/aio --teardown %s' % cloud.workdir)
 
 
