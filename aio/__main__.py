@@ -183,16 +183,16 @@ def _report_enrollment(edge, shown):
                        ('project_id', shown['project_id']),
                        ('hardware_type', shown['hardware_type']),
                        ('machine_name', props.get('machine_name'))):
-        print('  %-16s %s' % (key, value))
+        print('  %-19s %s' % (key, value))
     for worker in shown['workers']:
         details = worker['state_details']
         note = details.get('last_error') or ', '.join(
             '%s=%s' % (k, details[k]) for k in (
                 'application_credential_id', 'compute_node')
             if details.get(k)) or ''
-        print('  worker %-9s %-8s %s' % (worker['worker_type'],
-                                         worker['state'], note))
-    print('  %-16s %s' % ('device_profiles', ', '.join(
+        print('  %-19s %-8s %s' % ('worker ' + worker['worker_type'],
+                                   worker['state'], note))
+    print('  %-19s %s' % ('device_profiles', ', '.join(
         props.get('device_profiles') or []) or '(none)'))
 
 
