@@ -36,7 +36,9 @@ read or, by deleting the hardware, deregister.  The task goes to ERROR
 instead, and the claim (``host_bound`` in ``state_details``) is what
 lets ``cleanup`` touch the host at all.
 
-``cleanup`` forces the host's zun-compute down (nothing is scheduled
+``cleanup`` waits until the ``tunelo`` worker has removed the host's
+channels (so that it cannot report again meanwhile), forces the host's
+zun-compute down (nothing is scheduled
 there any more), defers while Placement holds allocations against the
 host's providers (containers still there), then deletes the providers,
 children first, and zun-compute's service record.  Cyborg has no API
@@ -67,6 +69,10 @@ PROPERTY = 'device_profiles'
 #: In ``state_details``: the host registered after the enrollment, so
 #: it is this hardware's to deregister.
 BOUND = 'host_bound'
+#: Workers whose clean-up cuts the host off the cloud (its channels):
+#: it is deregistered only after them, or it could report again and
+#: register anew in between.
+CUT_OFF_BY = ('tunelo',)
 #: Cyborg's group keys (api/controllers/v2/device_profiles.py): the
 #: ``accel:`` ones say nothing Placement answers.
 RESOURCES, TRAIT, ACCEL = 'resources:', 'trait:', 'accel:'
@@ -447,6 +453,15 @@ class ComputeWorker(base.BaseWorker):
                      'registrations are left alone',
                      {'hw': hardware.uuid, 'host': host})
             return base.WorkerResult.Success()
+        reaching = [t.worker_type for t in
+                    objects.WorkerTask.list_for_hardware(context,
+                                                         hardware.uuid)
+                    if t.worker_type in CUT_OFF_BY and
+                    t.state != objects.WorkerState.STEADY]
+        if reaching:
+            return base.WorkerResult.Defer(reason=(
+                'host %s is deregistered once the %s worker has removed '
+                'its channels' % (host, ', '.join(sorted(reaching)))))
         svc = self._zun_service(host)
         if svc is not None and not svc.get('forced_down'):
             # Nothing is scheduled there from now on.

@@ -336,6 +336,24 @@ class EngineTest(testtools.TestCase):
                           objects.Hardware.get_by_uuid, self.ctx,
                           self.hw.uuid, deleted=True)
 
+    def test_a_claimed_host_is_deregistered_after_its_channels(self):
+        objects.WorkerTask.ensure_for_hardware(self.ctx, self.hw,
+                                               ['tunelo', 'compute'])
+        for claimed in objects.WorkerTask.claim_due(self.ctx, 'e', 10):
+            claimed.finish(objects.WorkerState.STEADY, {compute.BOUND: True})
+        # What the API's delete does: every task runs again; tunelo's
+        # clean-up has not finished yet.
+        self.hw.soft_delete()
+        objects.WorkerTask.mark_pending(self.ctx, self.hw.uuid)
+        [claimed] = [t for t in objects.WorkerTask.claim_due(
+            self.ctx, 'e', 10) if t.worker_type == 'compute']
+        self.engine.run_task(claimed)
+        [task] = [t for t in objects.WorkerTask.list_for_hardware(
+            self.ctx, self.hw.uuid) if t.worker_type == 'compute']
+        self.assertEqual(objects.WorkerState.PENDING, task.state)
+        self.assertIn('once the tunelo worker has removed its channels',
+                      task.state_details['defer_reason'])
+
     def test_resync_runs_only_the_steady_task_again(self):
         [claimed] = objects.WorkerTask.claim_due(self.ctx, 'e', 10)
         claimed.finish(objects.WorkerState.STEADY, {'device_profiles': []})
