@@ -40,7 +40,7 @@ from tests.aio import base
 
 #: Commands the ``demo`` user runs (the others run as ``admin``).
 DEMO = re.compile(r'openstack (appcontainer|accelerator arq|'
-                  r'accelerator device profile list)')
+                  r'accelerator device profile list|hardware)')
 
 
 def _user_env():
