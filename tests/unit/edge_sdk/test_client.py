@@ -14,10 +14,7 @@
 the request shapes of the design, and errors that say what to do.
 """
 
-import http.server
-import json
 import socket
-import threading
 
 import testtools
 from keystoneauth1 import access
@@ -26,51 +23,23 @@ from keystoneauth1 import session as ks_session
 from keystoneauth1.identity import access as access_plugin
 
 from edge_sdk import client as client_mod
+from tests.unit.edge_sdk import scripted
 
 
 CHANNEL_ID = '0b7c7a4e-8a0b-4bb4-9a51-6f4f1d2b3c4d'
-
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-
-    def _answer(self):
-        length = int(self.headers.get('Content-Length') or 0)
-        body = json.loads(self.rfile.read(length)) if length else None
-        self.server.requests.append((self.command, self.path, body))
-        status, reply = self.server.replies.pop(0)
-        data = (reply if isinstance(reply, bytes)
-                else json.dumps(reply).encode())
-        self.send_response(status)
-        self.send_header('Content-Type', 'application/json')
-        self.send_header('Content-Length', str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    do_GET = do_POST = do_PATCH = do_DELETE = _answer
-
-    def log_message(self, *args):
-        pass
 
 
 class ClientTest(testtools.TestCase):
 
     def setUp(self):
         super().setUp()
-        self.server = http.server.ThreadingHTTPServer(('127.0.0.1', 0),
-                                                      _Handler)
-        self.server.requests = []
-        self.server.replies = []
-        thread = threading.Thread(target=self.server.serve_forever)
-        thread.start()
-        self.addCleanup(thread.join)
-        self.addCleanup(self.server.shutdown)
-        self.addCleanup(self.server.server_close)
-        url = 'http://127.0.0.1:%d' % self.server.server_address[1]
+        self.server = self.useFixture(scripted.Server())
+        url = self.server.url
         self.client = client_mod.ChannelClient(client_mod.make_adapter(
             session=ks_session.Session(), endpoint_override=url))
 
     def reply(self, status, body):
-        self.server.replies.append((status, body))
+        self.server.reply(status, body)
 
     def test_request_shapes(self):
         channel = {'uuid': CHANNEL_ID, 'name': 'control'}

@@ -17,11 +17,9 @@ The real service is tests/enroll/test_sdk_register.py's.
 """
 
 import copy
-import http.server
 import json
 import os
 import stat
-import threading
 import uuid
 
 import fixtures
@@ -35,6 +33,7 @@ from edge_sdk import client as client_mod
 from edge_sdk import enrollment
 from edge_sdk import keys
 from edge_sdk import sync
+from tests.unit.edge_sdk import scripted
 
 
 HW_UUID = 'e4f1b7a2-3c5d-4e6f-8a9b-0c1d2e3f4a5b'
@@ -185,26 +184,6 @@ class AnswersTest(testtools.TestCase):
             self.assertIn(word, str(e))
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-
-    def _answer(self):
-        length = int(self.headers.get('Content-Length') or 0)
-        body = json.loads(self.rfile.read(length)) if length else None
-        self.server.requests.append((self.command, self.path, body))
-        status, reply = self.server.replies.pop(0)
-        data = json.dumps(reply).encode()
-        self.send_response(status)
-        self.send_header('Content-Type', 'application/json')
-        self.send_header('Content-Length', str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    do_GET = do_POST = do_PATCH = _answer
-
-    def log_message(self, *args):
-        pass
-
-
 def hardware(tunelo='STEADY', credentials='STEADY', secret=SECRET,
              credential_id='a' * 32, keys_=None, **details):
     props = {'machine_name': 'rpi', 'contact_email': '******'}
@@ -231,16 +210,8 @@ class RegisterTest(testtools.TestCase):
 
     def setUp(self):
         super().setUp()
-        self.server = http.server.ThreadingHTTPServer(('127.0.0.1', 0),
-                                                      _Handler)
-        self.server.requests = []
-        self.server.replies = []
-        thread = threading.Thread(target=self.server.serve_forever)
-        thread.start()
-        self.addCleanup(thread.join)
-        self.addCleanup(self.server.shutdown)
-        self.addCleanup(self.server.server_close)
-        url = 'http://127.0.0.1:%d' % self.server.server_address[1]
+        self.server = self.useFixture(scripted.Server())
+        url = self.server.url
         self.hardware = enrollment.HardwareClient(client_mod.make_adapter(
             session=ks_session.Session(), endpoint_override=url,
             service_type='inventory'))
@@ -250,7 +221,7 @@ class RegisterTest(testtools.TestCase):
                                       device_name='cam-1')
 
     def reply(self, status, body):
-        self.server.replies.append((status, body))
+        self.server.reply(status, body)
 
     def registration(self):
         return enrollment.Registration(
