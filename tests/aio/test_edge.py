@@ -356,23 +356,29 @@ class TestEdgeHost(base.CloudTestCase):
                                              user='demo')
         self.assertEqual(0, result.returncode, result.stderr)
         inventory = self.cloud.enroll.client('admin')
-        _wait('the hardware purged', lambda: inventory.get(
-            '/v1/hardware/%s/' % EDGE).status_code == 404)
-        # Its channels, as the channel API's administrator sees them.
-        resp = self.cloud.channel_api.client('admin').get(
-            '/channels', params={'all_projects': 1})
-        self.assertEqual(200, resp.status_code, resp.text)
-        left = [c for c in resp.json()['channels']
-                if c['uuid'] in channels or c.get('host') == EDGE]
-        self.assertEqual([], left)
+        self.assertEqual(404, inventory.get(
+            '/v1/hardware/%s/' % EDGE).status_code)
+        # The workers clean up side by side (the compute worker once the
+        # channels are gone): each effect within the wait.
+        channel_api = self.cloud.channel_api.client('admin')
+
+        def channels_left():
+            resp = channel_api.get('/channels', params={'all_projects': 1})
+            self.assertEqual(200, resp.status_code, resp.text)
+            return [c for c in resp.json()['channels']
+                    if c['uuid'] in channels or c.get('host') == EDGE]
+
+        _wait('its channels deleted', lambda: not channels_left())
         # Its application credential: refused, Keystone no longer knows
         # it (404 for an unknown credential; 401 is for a wrong secret).
-        self.assertEqual(404, self.credential_token(record).status_code)
+        _wait('its credential deleted', lambda: self.credential_token(
+            record).status_code == 404)
         # Its registrations in Zun and Placement.
-        self.assertEqual([], self.zun_computes())
+        _wait('its zun-compute deregistered', lambda: not self.zun_computes())
         placement = self.admin('placement')
-        resp = placement.get('/resource_providers', params={'name': EDGE})
-        self.assertEqual([], resp.json()['resource_providers'])
+        _wait('its providers deleted', lambda: not placement.get(
+            '/resource_providers', params={'name': EDGE}).json()[
+            'resource_providers'])
         self.assertEqual({rp: 404 for rp in tree},
                          {rp: placement.get('/resource_providers/%s'
                                             % rp).status_code
