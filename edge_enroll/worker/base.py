@@ -21,8 +21,8 @@ by a restart runs again from the start.  Workers are stevedore plugins
 of the ``edge_enroll.worker_types`` namespace, as Doni's.
 
 A worker declares the properties it reads (``fields``), which the
-hardware type adds to its JSON schema, and its options (``opts`` in
-``opt_group``).  Availability windows are handed to ``process`` so
+hardware type adds to its JSON schema, and the module of its options
+(``conf_module``).  Availability windows are handed to ``process`` so
 that a reservation worker (Blazar's devices) fits the interface.
 
 A worker whose side effect follows something outside the hardware item
@@ -88,25 +88,29 @@ class BaseWorker(abc.ABC):
     #: The properties it reads (``edge_enroll.properties.Field``), which
     #: join the schema of the hardware types it serves.
     fields = []
-    #: Its options, in ``[opt_group]``.
-    opts = []
-    opt_group = None
+    #: The module of its options (``edge_enroll.conf.<name>``, whose
+    #: ``register_opts(conf)`` the engine calls), or None.
+    conf_module = None
     #: Keys of ``state_details`` the API shows once to the owner (or an
     #: admin), then removes: a secret the host needs.
     one_time_details = ()
 
     def __init__(self, conf):
         self.conf = conf
+        self._adapters = {}
 
     @classmethod
     def register_opts(cls, conf):
-        if cls.opt_group and cls.opts:
-            conf.register_opts(cls.opts, group=cls.opt_group)
+        if cls.conf_module is not None:
+            cls.conf_module.register_opts(conf)
 
-    @classmethod
-    def list_opts(cls):
-        """``[(group, opts)]`` for the sample configuration."""
-        return [(cls.opt_group, cls.opts)] if cls.opt_group else []
+    def service(self, group):
+        """The Adapter of ``[group]``'s service user (``service_adapter``),
+        made on first use.
+        """
+        if group not in self._adapters:
+            self._adapters[group] = service_adapter(self.conf, group)
+        return self._adapters[group]
 
     @abc.abstractmethod
     def process(self, context, hardware, availability_windows,

@@ -258,20 +258,7 @@ class _NotYet(Exception):
 
 class ComputeWorker(base.BaseWorker):
     worker_type = 'compute'
-    opt_group = conf_compute.GROUP
-    opts = conf_compute.opts
-
-    def __init__(self, conf):
-        super().__init__(conf)
-        self._adapters = {}
-
-    @classmethod
-    def register_opts(cls, conf):
-        conf_compute.register_opts(conf)
-
-    @classmethod
-    def list_opts(cls):
-        return conf_compute.list_opts()
+    conf_module = conf_compute
 
     def resync_interval(self):
         return self.conf.compute.resync_interval or None
@@ -280,9 +267,7 @@ class ComputeWorker(base.BaseWorker):
         """``method path`` on ``group``'s service; ``path`` without the
         API version (``/services``: Zun's ``/v1/services``).
         """
-        if group not in self._adapters:
-            self._adapters[group] = base.service_adapter(self.conf, group)
-        adapter = self._adapters[group]
+        adapter = self.service(group)
         prefix = VERSION_PREFIX.get(group, '')
         if prefix:
             try:

@@ -66,8 +66,7 @@ def access_rules(rules, hardware_uuid):
 
 class CredentialsWorker(base.BaseWorker):
     worker_type = 'credentials'
-    opt_group = conf_credentials.GROUP
-    opts = conf_credentials.opts
+    conf_module = conf_credentials
     fields = [
         properties.Field(
             'rotate_credential', {'type': 'string', 'maxLength': 64},
@@ -78,24 +77,9 @@ class CredentialsWorker(base.BaseWorker):
     ]
     one_time_details = (SECRET,)
 
-    def __init__(self, conf):
-        super().__init__(conf)
-        self._adapter = None
-
-    @classmethod
-    def register_opts(cls, conf):
-        conf_credentials.register_opts(conf)
-
-    @classmethod
-    def list_opts(cls):
-        return conf_credentials.list_opts()
-
     @property
     def adapter(self):
-        if self._adapter is None:
-            self._adapter = base.service_adapter(
-                self.conf, conf_credentials.GROUP)
-        return self._adapter
+        return self.service(conf_credentials.GROUP)
 
     def _call(self, method, path, ok=(200,), via=None, **kwargs):
         return base.call(via or self.adapter, SERVICE, method, path, ok=ok,

@@ -52,27 +52,11 @@ def _summary(channel):
 
 class TuneloWorker(base.BaseWorker):
     worker_type = 'tunelo'
-    opt_group = conf_channel.GROUP
-    opts = conf_channel.opts
-
-    def __init__(self, conf):
-        super().__init__(conf)
-        self._adapter = None
-
-    @classmethod
-    def register_opts(cls, conf):
-        conf_channel.register_opts(conf)
-
-    @classmethod
-    def list_opts(cls):
-        return conf_channel.list_opts()
+    conf_module = conf_channel
 
     @property
     def adapter(self):
-        if self._adapter is None:
-            self._adapter = base.service_adapter(self.conf,
-                                                 conf_channel.GROUP)
-        return self._adapter
+        return self.service(conf_channel.GROUP)
 
     def _call(self, method, path, ok=(200,), **kwargs):
         return base.call(self.adapter, SERVICE, method, path, ok=ok,
