@@ -414,6 +414,14 @@ class Cloud:
         """
         self.cyborg.restart_api(self._started)
 
+    def stop_or_raise(self):
+        """``stop``, raising RuntimeError with the problems met: the
+        clean-up step of tests.
+        """
+        errors = self.stop()
+        if errors:
+            raise RuntimeError('cloud teardown: %s' % '; '.join(errors))
+
     def stop(self, remove_workdir=True):
         """Stop and remove everything the cloud created; the work
         directory (with the logs) only if ``remove_workdir``.

@@ -127,10 +127,8 @@ class CloudTestCase(oslo_base.BaseTestCase):
     def tearDownClass(cls):
         if cls.cloud is not None:
             cls.docker.close()
-            errors = cls.cloud.stop()
-            cls.cloud = None
-            if errors:
-                raise RuntimeError('cloud teardown: %s' % '; '.join(errors))
+            cloud, cls.cloud = cls.cloud, None
+            cloud.stop_or_raise()
         super().tearDownClass()
 
     # -- the APIs, as the cloud's users ---------------------------------------

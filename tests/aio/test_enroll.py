@@ -58,9 +58,7 @@ class EnrollComputeTest(oslo_base.BaseTestCase):
 
     @classmethod
     def tearDownClass(cls):
-        errors = cls.cloud.stop()
-        if errors:
-            raise RuntimeError('cloud teardown: %s' % '; '.join(errors))
+        cls.cloud.stop_or_raise()
         super().tearDownClass()
 
     # -- helpers ------------------------------------------------------------

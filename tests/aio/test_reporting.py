@@ -60,9 +60,7 @@ class ChangeReportTest(oslo_base.BaseTestCase):
 
     @classmethod
     def tearDownClass(cls):
-        errors = cls.cloud.stop()
-        if errors:
-            raise RuntimeError('cloud teardown: %s' % '; '.join(errors))
+        cls.cloud.stop_or_raise()
         super().tearDownClass()
 
     @classmethod
